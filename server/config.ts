@@ -1,0 +1,232 @@
+/**
+ * The server's one configuration object, built from defaults ← preset ← environment ← flags and
+ * validated as a whole. Each option is declared once here; docs/configuration.md is generated
+ * from this table (`npm run docs:config`) and a test keeps the two in step.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+export const presetNames = ['development', 'production', 'test'] as const;
+export type PresetName = (typeof presetNames)[number];
+
+const int = (min: number) => z.coerce.number().int().min(min);
+
+/** Every option: its schema, flag, environment variable, default, preset overrides and meaning. */
+export const options = {
+  port: {
+    schema: int(0).max(65535),
+    flag: 'port',
+    env: 'PORT',
+    default: 8080,
+    doc: 'TCP port to listen on (0 picks a free one).',
+  },
+  host: {
+    schema: z.string().min(1),
+    flag: 'host',
+    env: 'HOST',
+    default: 'localhost',
+    presets: { production: '0.0.0.0' },
+    doc: 'Interface to bind.',
+  },
+  logLevel: {
+    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    flag: 'log-level',
+    env: 'THREADLINE_LOG_LEVEL',
+    default: 'info',
+    presets: { development: 'debug', test: 'silent' },
+    doc: 'pino log level.',
+  },
+  responder: {
+    schema: z.enum(['local', 'counter', 'openai']),
+    flag: 'responder',
+    env: 'THREADLINE_RESPONDER',
+    default: 'local',
+    doc: 'What answers requests: the embedded local responder, the counter (tests, benchmarks) or an OpenAI-compatible upstream.',
+  },
+  localWordDelayMs: {
+    schema: z.coerce.number().min(0),
+    flag: 'local-word-delay-ms',
+    env: 'THREADLINE_LOCAL_WORD_DELAY_MS',
+    default: 40,
+    presets: { test: 5 },
+    doc: 'Pause between words of the local responder.',
+  },
+  openaiBaseUrl: {
+    schema: z.string().url(),
+    flag: 'openai-base-url',
+    env: 'OPENAI_BASE_URL',
+    default: 'http://localhost:11434/v1',
+    doc: 'Base URL of the OpenAI-compatible upstream (Ollama, llama.cpp, vLLM, OpenAI).',
+  },
+  openaiApiKey: {
+    schema: z.string(),
+    flag: 'openai-api-key',
+    env: 'OPENAI_API_KEY',
+    default: 'not-needed',
+    doc: 'API key for the upstream (local servers ignore it).',
+  },
+  openaiModel: {
+    schema: z.string().min(1),
+    flag: 'openai-model',
+    env: 'OPENAI_MODEL',
+    default: 'llama3.2',
+    doc: 'Model name sent to the upstream.',
+  },
+  heartbeatIntervalMs: {
+    schema: int(10),
+    flag: 'heartbeat-interval-ms',
+    env: 'THREADLINE_HEARTBEAT_INTERVAL_MS',
+    default: 2000,
+    doc: 'The server pings every client this often.',
+  },
+  silenceLimitMs: {
+    schema: int(20),
+    flag: 'silence-limit-ms',
+    env: 'THREADLINE_SILENCE_LIMIT_MS',
+    default: 5000,
+    doc: 'A peer silent this long is dead (both ends apply it).',
+  },
+  handshakeTimeoutMs: {
+    schema: int(10),
+    flag: 'handshake-timeout-ms',
+    env: 'THREADLINE_HANDSHAKE_TIMEOUT_MS',
+    default: 5000,
+    doc: 'A socket that has not sent hello by then is closed with 4408.',
+  },
+  sessionTtlMs: {
+    schema: int(0),
+    flag: 'session-ttl-ms',
+    env: 'THREADLINE_SESSION_TTL_MS',
+    default: 300_000,
+    doc: 'How long a session is kept after its socket drops.',
+  },
+  replayBufferFrames: {
+    schema: int(1),
+    flag: 'replay-buffer-frames',
+    env: 'THREADLINE_REPLAY_BUFFER_FRAMES',
+    default: 10_000,
+    doc: 'Unacknowledged frames kept per session; a stream pauses when full.',
+  },
+  replayBufferBytes: {
+    schema: int(1024),
+    flag: 'replay-buffer-bytes',
+    env: 'THREADLINE_REPLAY_BUFFER_BYTES',
+    default: 8 * 1024 * 1024,
+    doc: 'Unacknowledged bytes kept per session; a stream pauses when full.',
+  },
+  maxFrameBytes: {
+    schema: int(256),
+    flag: 'max-frame-bytes',
+    env: 'THREADLINE_MAX_FRAME_BYTES',
+    default: 64 * 1024,
+    doc: 'Largest client frame accepted; larger ones close with 4413.',
+  },
+  cancelTimeoutMs: {
+    schema: int(1),
+    flag: 'cancel-timeout-ms',
+    env: 'THREADLINE_CANCEL_TIMEOUT_MS',
+    default: 500,
+    doc: 'A cancelled responder that has not stopped by then is abandoned (forced).',
+  },
+  closeTimeoutMs: {
+    schema: int(1),
+    flag: 'close-timeout-ms',
+    env: 'THREADLINE_CLOSE_TIMEOUT_MS',
+    default: 500,
+    doc: 'After a goodbye, a socket not closed by then is closed by force.',
+  },
+  sendHighWaterBytes: {
+    schema: int(1024),
+    flag: 'send-high-water-bytes',
+    env: 'THREADLINE_SEND_HIGH_WATER_BYTES',
+    default: 1024 * 1024,
+    doc: 'A stream pauses while the socket has more than this unsent.',
+  },
+} as const;
+
+type Options = typeof options;
+export type ServerConfig = { [K in keyof Options]: z.output<Options[K]['schema']> } & {
+  preset: PresetName;
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function presetValue(option: Options[keyof Options], preset: PresetName): unknown {
+  const presets =
+    'presets' in option ? (option.presets as Partial<Record<PresetName, unknown>>) : undefined;
+  return presets?.[preset] ?? option.default;
+}
+
+/** Validates one layered set of raw values into a config, naming the first bad option. */
+export function resolveConfig(
+  overrides: Partial<Record<keyof Options, unknown>> = {},
+  preset: PresetName = 'development',
+  env: Record<string, string | undefined> = {},
+): ServerConfig {
+  const out: Record<string, unknown> = { preset };
+  for (const [key, option] of Object.entries(options) as [
+    keyof Options,
+    Options[keyof Options],
+  ][]) {
+    let raw: unknown = presetValue(option, preset);
+    let source = `preset ${preset}`;
+    const fromEnv = env[option.env];
+    if (fromEnv !== undefined && fromEnv !== '') {
+      raw = fromEnv;
+      source = `environment ${option.env}`;
+    }
+    if (overrides[key] !== undefined) {
+      raw = overrides[key];
+      source = `--${option.flag}`;
+    }
+    const parsed = (option.schema as z.ZodType).safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ConfigError(
+        `invalid ${key} (${source}): ${issue?.message ?? 'invalid value'}: ${String(raw)}`,
+      );
+    }
+    out[key] = parsed.data;
+  }
+  const config = out as ServerConfig;
+  if (config.silenceLimitMs <= config.heartbeatIntervalMs) {
+    throw new ConfigError(
+      `invalid silenceLimitMs: ${config.silenceLimitMs} must exceed heartbeatIntervalMs (${config.heartbeatIntervalMs})`,
+    );
+  }
+  return config;
+}
+
+/** Builds the config for the CLI from argv and the environment. */
+export function configFromCli(
+  argv: string[],
+  env: Record<string, string | undefined>,
+): ServerConfig {
+  const flagOptions: Record<string, { type: 'string' }> = { preset: { type: 'string' } };
+  for (const option of Object.values(options)) flagOptions[option.flag] = { type: 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: flagOptions,
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const preset = values.preset ?? env.THREADLINE_PRESET ?? 'development';
+  if (!presetNames.includes(preset as PresetName)) {
+    throw new ConfigError(`invalid preset: ${String(preset)} (expected ${presetNames.join(', ')})`);
+  }
+  const overrides: Partial<Record<keyof Options, unknown>> = {};
+  for (const [key, option] of Object.entries(options) as [
+    keyof Options,
+    Options[keyof Options],
+  ][]) {
+    if (values[option.flag] !== undefined) overrides[key] = values[option.flag];
+  }
+  return resolveConfig(overrides, preset as PresetName, env);
+}

@@ -1,0 +1,42 @@
+/** The command line: `tsx server/main.ts [--port 8080] [--host h] [--preset p] [--responder r]`. */
+import { buildServer } from './app.ts';
+import { ConfigError, configFromCli } from './config.ts';
+
+async function main() {
+  let config: ReturnType<typeof configFromCli>;
+  try {
+    config = configFromCli(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`threadline: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const app = await buildServer({ config });
+  await app.listen({ port: config.port, host: config.host });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      app.log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        app.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`threadline: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
