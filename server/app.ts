@@ -43,17 +43,17 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   // ws enforces a hard cap itself (1009); frames between our limit and it get our 4413.
   await app.register(websocket, {
     options: { maxPayload: Math.max(config.maxFrameBytes * 4, 1024 * 1024) },
+    // Open sockets would hold server.close() forever: close them with 1001, and say why.
+    preClose: (done) => {
+      gateway.stop(CloseCode.GoingAway, 'server shutting down');
+      done();
+    },
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
 
   app.get('/ws', { websocket: true }, (socket, request) => {
     gateway.handleSocket(socket, { remoteAddress: request.ip });
-  });
-
-  // Open sockets would hold server.close() forever: close them with 1001 first.
-  app.addHook('preClose', async () => {
-    gateway.stop(CloseCode.GoingAway, 'server shutting down');
   });
 
   return app;
