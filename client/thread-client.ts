@@ -316,6 +316,18 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
     }
   }
 
+  function onOpen() {
+    if (socket?.readyState !== 1) return;
+    ready = true;
+    for (const frame of pendingControl.splice(0)) socket.send(frame);
+    // A request in flight that the server never acknowledged goes again; the server dedupes.
+    if (active && !active.accepted) {
+      send({ type: 'request', requestId: active.requestId, text: active.prompt });
+    }
+    flushAck();
+    pump();
+  }
+
   const webSocket = fromCallback<ConnectionEvent, WebSocketActorInput>(({ input, sendBack }) => {
     const ws = new WebSocketImpl(input.url);
     socket = ws;
@@ -375,15 +387,8 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
           flushAck();
           send({ type: 'bye' });
         },
-        announceOpen: () => {
-          ready = true;
-          for (const frame of pendingControl.splice(0)) socket?.send(frame);
-          // A request in flight that the server never acknowledged goes again; it dedupes.
-          if (active && !active.accepted)
-            send({ type: 'request', requestId: active.requestId, text: active.prompt });
-          flushAck();
-          pump();
-        },
+        // Deferred: it may start request actors, which must not be created inside an action.
+        announceOpen: () => queueMicrotask(onOpen),
       },
     }),
     {

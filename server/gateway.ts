@@ -363,6 +363,7 @@ export function createGateway(options: GatewayOptions) {
     socket.on('error', (error) => connection.log.warn({ err: error }, 'socket error'));
     socket.on('close', (code) => {
       connections.delete(id);
+      if (root.getSnapshot().status !== 'active') return; // shutting down: actors already stopped
       actor.send({ type: 'socket.closed', code });
       root.send({ type: 'connection.ended', connectionId: id });
       const session = connection.session;
