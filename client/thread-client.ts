@@ -18,7 +18,7 @@ import {
   type DataFrame,
   PROTOCOL_VERSION,
   ProtocolError,
-  parseServerFrame,
+  parseServerMessage,
   type ServerFrame,
   type StatusFrame,
 } from '../machines/protocol.ts';
@@ -299,7 +299,10 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
   }
 
   function onMessage(data: unknown, sendBack: (event: ConnectionEvent) => void) {
-    const frame = parseServerFrame(String(data));
+    for (const frame of parseServerMessage(String(data))) onFrame(frame, sendBack);
+  }
+
+  function onFrame(frame: ServerFrame, sendBack: (event: ConnectionEvent) => void) {
     switch (frame.type) {
       case 'welcome':
         return onWelcome(frame, sendBack);

@@ -142,6 +142,27 @@ export type DataFrame = Extract<
 
 // ---------------------------------------------------------------- parsing
 
+/** The most a WebSocket close reason may hold; ws throws (and a listener crashes) on more. */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+const utf8 = new TextEncoder();
+
+/**
+ * Shortens `text` to fit a close reason. Messages quote what the peer sent, and a hostile peer
+ * can make a short string long in bytes, so count bytes, and cut between code points.
+ */
+export function clampCloseReason(text: string): string {
+  if (utf8.encode(text).length <= MAX_CLOSE_REASON_BYTES) return text;
+  let out = '';
+  let bytes = 0;
+  for (const char of text) {
+    bytes += utf8.encode(char).length;
+    if (bytes > MAX_CLOSE_REASON_BYTES - 3) break;
+    out += char;
+  }
+  return `${out}…`;
+}
+
 /** A frame the receiver will not act on, and the close code the sender is owed. */
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
@@ -149,7 +170,8 @@ export class ProtocolError extends Error {
     readonly closeCode: number,
     message: string,
   ) {
-    super(message);
+    // The message becomes the close reason, so it must always fit one.
+    super(clampCloseReason(message));
   }
 }
 
@@ -160,13 +182,15 @@ function describeIssues(error: z.ZodError): string {
   return `${where} ${issue.message}`.slice(0, 120);
 }
 
-function parseJsonObject(text: string): Record<string, unknown> {
-  let value: unknown;
+function parseJson(text: string): unknown {
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     throw new ProtocolError(CloseCode.BadFrame, 'frame is not valid JSON');
   }
+}
+
+function asFrameRecord(value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ProtocolError(CloseCode.BadFrame, 'frame must be a JSON object');
   }
@@ -177,12 +201,33 @@ function parseJsonObject(text: string): Record<string, unknown> {
   return record;
 }
 
+const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/**
+ * The chunk frame is nearly all of a stream's traffic, so it is checked by hand, to exactly the
+ * rules of `chunkFrame` (the zod schema stays the definition; a test holds the two together).
+ */
+function isChunkFrame(record: Record<string, unknown>): record is ChunkFrame {
+  let keys = 0;
+  for (const _ in record) keys++;
+  return (
+    keys === 4 &&
+    record.type === 'chunk' &&
+    typeof record.seq === 'number' &&
+    Number.isInteger(record.seq) &&
+    record.seq >= 0 &&
+    typeof record.requestId === 'string' &&
+    ID_PATTERN.test(record.requestId) &&
+    typeof record.data === 'string'
+  );
+}
+
 const clientTypes = new Set(clientFrame.options.map((option) => option.shape.type.value));
 const serverTypes = new Set(serverFrame.options.map((option) => option.shape.type.value));
 
 /** Parses and validates one text frame from a client. Throws `ProtocolError`. */
 export function parseClientFrame(text: string): ClientFrame {
-  const record = parseJsonObject(text);
+  const record = asFrameRecord(parseJson(text));
   if (!clientTypes.has(record.type as ClientFrame['type'])) {
     throw new ProtocolError(
       CloseCode.BadFrame,
@@ -200,9 +245,10 @@ export function parseClientFrame(text: string): ClientFrame {
   return result.data;
 }
 
-/** Parses and validates one text frame from the server. Throws `ProtocolError`. */
-export function parseServerFrame(text: string): ServerFrame {
-  const record = parseJsonObject(text);
+/** Validates one parsed frame from the server. Throws `ProtocolError`. */
+export function validateServerFrame(value: unknown): ServerFrame {
+  const record = asFrameRecord(value);
+  if (isChunkFrame(record)) return record;
   if (!serverTypes.has(record.type as ServerFrame['type'])) {
     throw new ProtocolError(
       CloseCode.BadFrame,
@@ -212,4 +258,20 @@ export function parseServerFrame(text: string): ServerFrame {
   const result = serverFrame.safeParse(record);
   if (!result.success) throw new ProtocolError(CloseCode.BadFrame, describeIssues(result.error));
   return result.data;
+}
+
+/** Parses and validates one text frame from the server. Throws `ProtocolError`. */
+export function parseServerFrame(text: string): ServerFrame {
+  return validateServerFrame(parseJson(text));
+}
+
+/**
+ * Parses one WebSocket message from the server: a single frame, or a batch (a JSON array of
+ * frames, in order) that the server sends when it produced several frames in one tick.
+ */
+export function parseServerMessage(text: string): ServerFrame[] {
+  const value = parseJson(text);
+  if (!Array.isArray(value)) return [validateServerFrame(value)];
+  if (value.length === 0) throw new ProtocolError(CloseCode.BadFrame, 'a batch must not be empty');
+  return value.map(validateServerFrame);
 }

@@ -22,8 +22,9 @@ import { threadLifecycleMachine } from '../machines/thread-lifecycle.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { ServerConfig } from './config.ts';
 import { type Responder, ResponderError } from './responders/responder.ts';
-import type { Session } from './session.ts';
+import type { Session, Transport } from './session.ts';
 import { MemorySessionStore, type SessionStore } from './session-store.ts';
+import { createSocketTransport } from './socket-transport.ts';
 
 /** The socket as the gateway needs it: ws's WebSocket satisfies it. */
 export interface GatewaySocket {
@@ -54,6 +55,8 @@ type SessionActor = ActorRefFrom<typeof threadLifecycleMachine>;
 interface Connection {
   id: string;
   socket: GatewaySocket;
+  /** What the session sends through while this socket is attached. */
+  transport: Transport;
   actor: ConnectionActor;
   session: Session | null;
   log: FastifyBaseLogger;
@@ -284,7 +287,7 @@ export function createGateway(options: GatewayOptions) {
         silenceLimitMs: config.silenceLimitMs,
       }),
     );
-    session.transport = connection.socket;
+    session.transport = connection.transport;
     actor?.send({ type: 'socket.attached', lastSeq });
     connection.actor.send({ type: 'session.attached', sessionId: session.id });
     connection.log.info({ resumed, lost, lastSeq }, 'session attached');
@@ -333,6 +336,7 @@ export function createGateway(options: GatewayOptions) {
     const connection: Connection = {
       id,
       socket,
+      transport: createSocketTransport(socket),
       actor,
       session: null,
       log: logger.child({ connectionId: id }),
@@ -367,7 +371,7 @@ export function createGateway(options: GatewayOptions) {
       actor.send({ type: 'socket.closed', code });
       root.send({ type: 'connection.ended', connectionId: id });
       const session = connection.session;
-      if (session && session.transport === socket) {
+      if (session && session.transport === connection.transport) {
         session.transport = null;
         sessionActor(session.id)?.send({ type: 'socket.detached' });
       }
