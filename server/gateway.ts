@@ -102,23 +102,25 @@ export function createGateway(options: GatewayOptions) {
       if (!session) return () => controller.abort();
       const text = session.pendingText.get(input.requestId) ?? '';
       session.emit({ type: 'accepted', requestId: input.requestId });
-      const pump = async () => {
-        let answerText = '';
+      // A responder that stops early because of the signal throws; one that runs out of words
+      // has finished its answer, even if a cancel arrived after its last chunk (completed first).
+      let answerText = '';
+      const pump = async (): Promise<'done' | 'stopped'> => {
         let count = 0;
         for await (const chunk of responder({ text, history: session.history, signal })) {
-          if (signal.aborted) break;
+          if (signal.aborted) return 'stopped';
           if (!session.hasRoom()) await session.waitForRoom(signal);
           // Checked again after any wait: once aborted, no chunk of this request goes out.
-          if (signal.aborted) break;
+          if (signal.aborted) return 'stopped';
           session.emit({ type: 'chunk', requestId: input.requestId, data: chunk });
           if (answerText.length < 32 * 1024) answerText += chunk;
           if (++count % 256 === 0) await yieldToEventLoop();
         }
-        return answerText;
+        return 'done';
       };
       pump().then(
-        (answerText) => {
-          if (signal.aborted) return sendBack({ type: 'answer.stopped' });
+        (outcome) => {
+          if (outcome === 'stopped') return sendBack({ type: 'answer.stopped' });
           session.recordTurn(text, answerText);
           sendBack({ type: 'answer.done' });
         },

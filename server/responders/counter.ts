@@ -29,7 +29,7 @@ export const counterResponder: Responder = async function* ({ text, signal }) {
       const wait = start + i * intervalMs - performance.now();
       if (wait >= 1) await pause(wait, signal);
     }
-    if (signal.aborted) return;
+    signal.throwIfAborted();
     yield `${i}\n`;
   }
 };

@@ -32,7 +32,7 @@ export function createLocalResponder(wordDelayMs: number): Responder {
     const words = compose(text, history.length).split(/(?<= )/);
     for (const word of words) {
       if (wordDelayMs > 0) await pause(wordDelayMs, signal);
-      if (signal.aborted) return;
+      signal.throwIfAborted();
       yield word;
     }
   };

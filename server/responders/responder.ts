@@ -12,6 +12,10 @@ export interface ResponderRequest {
   signal: AbortSignal;
 }
 
+/**
+ * Streams the answer's text. A responder stopped by the signal must throw (for example with
+ * `signal.throwIfAborted()`): returning normally means the answer is complete.
+ */
 export type Responder = (request: ResponderRequest) => AsyncIterable<string>;
 
 /** A responder's failure that the client may retry, such as an upstream being unreachable. */

@@ -34,7 +34,11 @@ describe('lossless resume', () => {
   });
 
   it('notices a blackholed link within 5 s with the default preset, resumes, and loses nothing', async () => {
-    const server = await startServer({ responder: 'counter', heartbeatIntervalMs: 2000, silenceLimitMs: 5000 });
+    const server = await startServer({
+      responder: 'counter',
+      heartbeatIntervalMs: 2000,
+      silenceLimitMs: 5000,
+    });
     const proxy = await startProxy(server.port);
     const client = openClient(proxy.url);
     const handle = client.request('3000 1');

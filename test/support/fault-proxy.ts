@@ -29,6 +29,8 @@ interface Link {
   blackholed: boolean;
   /** Holds bytes from the client after the WebSocket upgrade (a server that never hears us). */
   muteClient: boolean;
+  /** Server→client bytes held back while `holdDownstream` is on, delivered on release. */
+  heldDown: Buffer[] | null;
 }
 
 export class FaultProxy {
@@ -71,6 +73,22 @@ export class FaultProxy {
     this.muteClientsAfterUpgrade = on;
   }
 
+  /**
+   * Holds server→client bytes on every open link (nothing is lost, nothing arrives) until
+   * `releaseDownstream()`: a slow path that lets a client's frame overtake the server's reply.
+   */
+  holdDownstream(): void {
+    for (const link of this.links) link.heldDown ??= [];
+  }
+
+  releaseDownstream(): void {
+    for (const link of this.links) {
+      const held = link.heldDown;
+      link.heldDown = null;
+      for (const data of held ?? []) link.client.write(data);
+    }
+  }
+
   /** Destroys every open link at once: both peers see the connection drop. */
   sever(): number {
     const count = this.links.size;
@@ -103,6 +121,7 @@ export class FaultProxy {
       server,
       blackholed: this.mode === 'blackhole',
       muteClient: false,
+      heldDown: null,
     };
     const muteAfterUpgrade = this.muteClientsAfterUpgrade;
     this.links.add(link);
@@ -119,7 +138,13 @@ export class FaultProxy {
     });
   }
 
-  private pipe(from: net.Socket, to: net.Socket, link: Link, direction: 'up' | 'down', onFirst?: () => void) {
+  private pipe(
+    from: net.Socket,
+    to: net.Socket,
+    link: Link,
+    direction: 'up' | 'down',
+    onFirst?: () => void,
+  ) {
     const { delayMs = 0, bytesPerSecond = 0 } = this.options;
     let first = true;
     let nextFreeAt = 0;
@@ -129,6 +154,10 @@ export class FaultProxy {
         onFirst?.();
       }
       if (link.blackholed || (direction === 'up' && link.muteClient)) return;
+      if (direction === 'down' && link.heldDown) {
+        link.heldDown.push(data);
+        return;
+      }
       let wait = delayMs;
       if (bytesPerSecond > 0) {
         const now = Date.now();

@@ -54,7 +54,11 @@ export async function startServer(
 }
 
 /** A real client over `ws`, closed after the test. */
-export function openClient(url: string, config: ThreadClientConfig = {}, threadId?: string): ThreadClient {
+export function openClient(
+  url: string,
+  config: ThreadClientConfig = {},
+  threadId?: string,
+): ThreadClient {
   const client = createThreadClient({
     url,
     config,
@@ -76,7 +80,10 @@ export interface RawSocket {
 }
 
 /** A bare WebSocket to speak the protocol by hand (hostile-input and protocol tests). */
-export async function openRawSocket(url: string, options: WebSocket.ClientOptions = {}): Promise<RawSocket> {
+export async function openRawSocket(
+  url: string,
+  options: WebSocket.ClientOptions = {},
+): Promise<RawSocket> {
   const ws = new WebSocket(url, options);
   const received: Array<Record<string, unknown>> = [];
   const waiters: Array<(frame: Record<string, unknown>) => void> = [];
@@ -106,7 +113,8 @@ export async function openRawSocket(url: string, options: WebSocket.ClientOption
     closed,
     send: (frame) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
     next: (timeoutMs = 2000) => {
-      if (read < received.length) return Promise.resolve(received[read++] as Record<string, unknown>);
+      if (read < received.length)
+        return Promise.resolve(received[read++] as Record<string, unknown>);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('no frame arrived in time')), timeoutMs);
         waiters.push((frame) => {
@@ -128,7 +136,8 @@ export async function waitFor<T>(
   while (true) {
     const value = await check();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
