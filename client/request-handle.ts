@@ -31,7 +31,6 @@ export class RequestStream implements RequestHandle {
   readonly result: Promise<RequestResult>;
   /** The server has acknowledged it (`accepted`): no need to send it again after a resume. */
   accepted = false;
-  sent = false;
   private text = '';
   private settled: RequestResult | null = null;
   private resolveResult!: (result: RequestResult) => void;

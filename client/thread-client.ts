@@ -3,10 +3,18 @@
  * provided, plus the delivery half (seq tracking, duplicate dropping, cumulative acks, the request
  * queue) that stays outside the chart because it runs once per frame.
  */
-import { type ActorRefFrom, assign, createActor, fromCallback, type Snapshot } from 'xstate';
+import {
+  type ActorRefFrom,
+  assign,
+  createActor,
+  fromCallback,
+  type Snapshot,
+  sendParent,
+} from 'xstate';
 import type { BackoffPolicy } from '../machines/backoff-schedule.ts';
 import { retryDelayMs } from '../machines/backoff-schedule.ts';
 import { cancellationMachine } from '../machines/cancellation.ts';
+import { clientThreadMachine } from '../machines/client-thread.ts';
 import { CloseCode } from '../machines/close-codes.ts';
 import {
   type ConnectionEvent,
@@ -23,7 +31,12 @@ import {
   type StatusFrame,
 } from '../machines/protocol.ts';
 import { reconnectionBackoffMachine } from '../machines/reconnection-backoff.ts';
-import { type RequestHandle, RequestStream } from './request-handle.ts';
+import {
+  type RequestError,
+  type RequestHandle,
+  type RequestStatus,
+  RequestStream,
+} from './request-handle.ts';
 
 /** The subset of the WebSocket API we use: the browser's and ws's both fit. */
 export interface WebSocketLike {
@@ -84,11 +97,14 @@ export interface ThreadStatus {
 }
 
 export type ConnectionActor = ActorRefFrom<typeof connectionMachine>;
+export type ThreadActor = ActorRefFrom<typeof clientThreadMachine>;
 
 export interface ThreadClient {
   readonly threadId: string;
   /** The connection chart's actor: subscribe to it, read its snapshot. */
   readonly actor: ConnectionActor;
+  /** The thread chart's actor, root of this client's system: queue, streaming, session. */
+  readonly thread: ThreadActor;
   request(text: string): RequestHandle;
   status(): ThreadStatus;
   /** The session to resume with after a restart of the page or process. */
@@ -150,12 +166,9 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
   let ackedSeq = lastSeq;
   let ackTimer: ReturnType<typeof setTimeout> | null = null;
   let socket: WebSocketLike | null = null;
-  let ready = false;
   let serverStatus: Omit<StatusFrame, 'type'> | null = null;
-  const queue: RequestStream[] = [];
-  let active: RequestStream | null = null;
-  type RequestActor = ActorRefFrom<typeof cancellationMachine>;
-  const requestActors = new Map<string, RequestActor>();
+  /** Every request not yet settled, by id: the chart holds the order, this holds the data. */
+  const streams = new Map<string, RequestStream>();
   /** Frames that must reach the server once the link is back (cancels sent while offline). */
   const pendingControl: string[] = [];
 
@@ -163,6 +176,11 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
     if (socket?.readyState !== 1) return false;
     socket.send(JSON.stringify(frame));
     return true;
+  }
+
+  function sendRequest(requestId: string | null) {
+    const stream = requestId ? streams.get(requestId) : undefined;
+    if (stream) send({ type: 'request', requestId: stream.requestId, text: stream.prompt });
   }
 
   function flushAck() {
@@ -178,11 +196,11 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
     if (ackTimer === null) ackTimer = setTimeout(flushAck, ackDelayMs);
   }
 
-  function finish(stream: RequestStream) {
-    requestActors.get(stream.requestId)?.stop();
-    requestActors.delete(stream.requestId);
-    if (active === stream) active = null;
-    pump();
+  function settle(requestId: string, status: RequestStatus, error?: RequestError) {
+    const stream = streams.get(requestId);
+    if (!stream) return;
+    streams.delete(requestId);
+    stream.settle(status, error);
   }
 
   const requestLogic = cancellationMachine.provide({
@@ -191,69 +209,38 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
         const frame = { type: 'cancel', requestId: context.requestId };
         if (!send(frame)) pendingControl.push(JSON.stringify(frame));
       },
-      reportDone: ({ context }) => settleActive(context.requestId, 'done'),
-      reportCancelled: ({ context }) => settleActive(context.requestId, 'cancelled'),
-      reportForced: ({ context }) => settleActive(context.requestId, 'cancelled'),
-      reportFailed: () => {},
+      reportDone: ({ context }) => settle(context.requestId, 'done'),
+      reportCancelled: ({ context }) => settle(context.requestId, 'cancelled'),
+      reportForced: ({ context }) => settle(context.requestId, 'cancelled'),
+      reportFailed: ({ context }, failure) =>
+        settle(context.requestId, 'failed', {
+          code: failure.code as RequestError['code'],
+          message: failure.message,
+          retryable: failure.retryable,
+          ...(failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {}),
+        }),
     },
   });
-
-  function settleActive(requestId: string, status: 'done' | 'cancelled') {
-    const stream = active?.requestId === requestId ? active : null;
-    if (!stream) return;
-    stream.settle(status);
-    // Settled inside the chart's own action: stop it once this step has finished.
-    queueMicrotask(() => finish(stream));
-  }
-
-  /** Sends the next queued request when the link is ready and nothing is streaming. */
-  function pump() {
-    if (!ready || active) return;
-    const next = queue.shift();
-    if (!next) return;
-    active = next;
-    const actor = createActor(requestLogic, {
-      clock,
-      input: {
-        sessionId: threadId,
-        requestId: next.requestId,
-        cancelTimeoutMs: config.cancelTimeoutMs ?? 500,
-      },
-    });
-    actor.subscribe({ error: () => {} });
-    requestActors.set(next.requestId, actor.start());
-    next.sent = send({ type: 'request', requestId: next.requestId, text: next.prompt });
-  }
-
-  function cancel(stream: RequestStream) {
-    const index = queue.indexOf(stream);
-    if (index >= 0) {
-      queue.splice(index, 1);
-      stream.settle('cancelled');
-      return;
-    }
-    requestActors.get(stream.requestId)?.send({ type: 'request.cancel' });
-  }
 
   function onWelcome(
     frame: Extract<ServerFrame, { type: 'welcome' }>,
     sendBack: (event: ConnectionEvent) => void,
   ) {
-    if (frame.lost && active) {
-      const stream = active;
-      stream.settle('failed', {
-        code: 'session_lost',
-        message: `the session could not be resumed (${frame.lost.reason}); this answer was lost`,
-        retryable: false,
-      });
-      finish(stream);
-    }
     if (!frame.resumed) {
       lastSeq = 0;
       ackedSeq = 0;
     }
     session = { sessionId: frame.sessionId, token: frame.token };
-    sendBack({ type: 'server.welcome', sessionId: frame.sessionId, resumed: frame.resumed });
+    sendBack({
+      type: 'server.welcome',
+      sessionId: frame.sessionId,
+      resumed: frame.resumed,
+      ...(frame.lost ? { lost: frame.lost.reason } : {}),
+      silenceLimitMs: frame.silenceLimitMs,
+    });
+    // Now ready: cancels asked for while offline, and the acks owed, go out.
+    for (const pending of pendingControl.splice(0)) socket?.send(pending);
+    flushAck();
   }
 
   function onDataFrame(frame: DataFrame, seq: number) {
@@ -266,9 +253,8 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
     }
     lastSeq = seq;
     scheduleAck();
-    const stream = active && active.requestId === frame.requestId ? active : null;
+    const stream = streams.get(frame.requestId ?? '');
     if (!stream) return;
-    const actor = requestActors.get(stream.requestId);
     switch (frame.type) {
       case 'accepted':
         stream.accepted = true;
@@ -276,25 +262,22 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
       case 'chunk':
         return stream.push(frame.data);
       case 'done':
-        return actor?.send({ type: 'answer.done' });
+        return thread.send({ type: 'answer.done' });
       case 'cancelled':
-        return actor?.send({ type: 'answer.stopped' });
+        return thread.send({ type: 'answer.stopped' });
       case 'error':
         if (frame.code === 'busy') {
-          // Refused, not started: send it again when the thread is free.
-          active = null;
-          actor?.stop();
-          requestActors.delete(stream.requestId);
-          queue.unshift(stream);
-          return;
+          return thread.send({ type: 'request.refused', requestId: stream.requestId });
         }
-        stream.settle('failed', {
-          code: frame.code,
-          message: frame.message,
-          retryable: frame.retryable,
-          ...(frame.retryAfterMs !== undefined ? { retryAfterMs: frame.retryAfterMs } : {}),
+        return thread.send({
+          type: 'answer.failed',
+          failure: {
+            code: frame.code,
+            message: frame.message,
+            retryable: frame.retryable,
+            ...(frame.retryAfterMs !== undefined ? { retryAfterMs: frame.retryAfterMs } : {}),
+          },
         });
-        return finish(stream);
     }
   }
 
@@ -319,18 +302,6 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
     }
   }
 
-  function onOpen() {
-    if (socket?.readyState !== 1) return;
-    ready = true;
-    for (const frame of pendingControl.splice(0)) socket.send(frame);
-    // A request in flight that the server never acknowledged goes again; the server dedupes.
-    if (active && !active.accepted) {
-      send({ type: 'request', requestId: active.requestId, text: active.prompt });
-    }
-    flushAck();
-    pump();
-  }
-
   const webSocket = fromCallback<ConnectionEvent, WebSocketActorInput>(({ input, sendBack }) => {
     const ws = new WebSocketImpl(input.url);
     socket = ws;
@@ -349,13 +320,11 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
     ws.onclose = (event) => {
       if (!current()) return;
       socket = null;
-      ready = false;
       sendBack({ type: 'socket.closed', code: event.code, reason: event.reason });
     };
     return () => {
       if (!current()) return;
       socket = null;
-      ready = false;
       const terminable = ws as WebSocketLike & { terminate?: () => void };
       if (terminable.terminate) terminable.terminate();
       else ws.close(CloseCode.Normal);
@@ -371,64 +340,101 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
     },
   });
 
-  const actor = createActor(
-    connectionMachine.provide({
-      actors: { webSocket, backoff },
+  const connection = connectionMachine.provide({
+    actors: { webSocket, backoff },
+    actions: {
+      sendHello: () => {
+        send({
+          type: 'hello',
+          protocol: PROTOCOL_VERSION,
+          threadId,
+          ...(session ? { resume: { ...session, lastSeq } } : {}),
+        });
+      },
+      sendPong: () => {
+        send({ type: 'pong' });
+      },
+      sendBye: () => {
+        flushAck();
+        send({ type: 'bye' });
+      },
+      announceOpen: sendParent(({ context }) => ({
+        type: 'link.ready' as const,
+        resumed: context.resumed,
+        ...(context.lostReason ? { lost: context.lostReason } : {}),
+      })),
+      announceLost: sendParent({ type: 'link.lost' }),
+    },
+  });
+
+  const thread = createActor(
+    clientThreadMachine.provide({
+      actors: { connection, request: requestLogic },
       actions: {
-        sendHello: () => {
-          send({
-            type: 'hello',
-            protocol: PROTOCOL_VERSION,
-            threadId,
-            ...(session ? { resume: { ...session, lastSeq } } : {}),
-          });
+        sendRequest: ({ context }) => sendRequest(context.activeRequestId),
+        resendUnacknowledged: ({ context }) => {
+          const stream = streams.get(context.activeRequestId ?? '');
+          // The server dedupes by requestId, so a resend is safe; only unacknowledged need it.
+          if (stream && !stream.accepted) sendRequest(stream.requestId);
         },
-        sendPong: () => {
-          send({ type: 'pong' });
-        },
-        sendBye: () => {
-          flushAck();
-          send({ type: 'bye' });
-        },
-        // Deferred: it may start request actors, which must not be created inside an action.
-        announceOpen: () => queueMicrotask(onOpen),
+        reportQueuedCancelled: (_, { requestId }) => settle(requestId, 'cancelled'),
       },
     }),
     {
       clock,
-      input: { url: options.url, threadId, timeouts: config.timeouts, backoff: config.backoff },
+      input: {
+        threadId,
+        cancelTimeoutMs: config.cancelTimeoutMs ?? 500,
+        closeTimeoutMs: (config.timeouts?.closeTimeoutMs ?? 500) * 2,
+        connection: {
+          url: options.url,
+          threadId,
+          ...(config.timeouts ? { timeouts: config.timeouts } : {}),
+          ...(config.backoff ? { backoff: config.backoff } : {}),
+        },
+      },
     },
   );
-  actor.subscribe({ error: () => {} });
-  actor.start();
+  thread.subscribe({ error: () => {} });
+  thread.start();
+  const actor = thread.getSnapshot().children.connection as ConnectionActor;
+
+  // The browser knows before our heartbeat does that the network is back: retry at once.
+  const onOnline = () => actor.send({ type: 'connection.retry' });
+  const events = globalThis as {
+    addEventListener?: (type: string, listener: () => void) => void;
+    removeEventListener?: (type: string, listener: () => void) => void;
+  };
+  events.addEventListener?.('online', onOnline);
 
   function settleAll(message: string) {
-    for (const stream of [...queue, ...(active ? [active] : [])]) {
-      stream.settle('failed', { code: 'closed', message, retryable: false });
+    for (const requestId of [...streams.keys()]) {
+      settle(requestId, 'failed', { code: 'closed', message, retryable: false });
     }
-    queue.length = 0;
-    active = null;
-    for (const requestActor of requestActors.values()) requestActor.stop();
-    requestActors.clear();
   }
 
   return {
     threadId,
     actor,
+    thread,
     request(text: string) {
-      if (actor.getSnapshot().status !== 'active')
+      if (thread.getSnapshot().status !== 'active' || thread.getSnapshot().matches('closing')) {
         throw new ThreadClientError('closed', 'this thread client is closed');
-      if (queue.length >= queueLimit) {
+      }
+      if (thread.getSnapshot().context.queue.length >= queueLimit) {
         throw new ThreadClientError('queue_full', `request queue is full (${queueLimit} waiting)`);
       }
-      const stream = new RequestStream(randomId(), text, cancel);
-      queue.push(stream);
-      pump();
+      const stream = new RequestStream(randomId(), text, (cancelled) =>
+        thread.send({ type: 'request.cancel', requestId: cancelled.requestId }),
+      );
+      streams.set(stream.requestId, stream);
+      thread.send({ type: 'request.queued', requestId: stream.requestId });
       return stream;
     },
     status() {
       const snapshot = actor.getSnapshot();
       const { context } = snapshot;
+      const threadSnapshot = thread.getSnapshot();
       return {
         connection: stateName(snapshot),
         attempt: context.attempt,
@@ -436,8 +442,8 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
         nextRetryAt: context.nextRetryAt,
         lastCloseCode: context.lastCloseCode,
         lastCloseReason: context.lastCloseReason,
-        streaming: active !== null,
-        queued: queue.length,
+        streaming: threadSnapshot.matches({ open: { work: 'streaming' } }),
+        queued: threadSnapshot.context.queue.length,
         server: serverStatus,
       };
     },
@@ -450,20 +456,21 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
     close() {
       return new Promise<void>((resolve) => {
         const done = () => {
+          events.removeEventListener?.('online', onOnline);
           if (ackTimer !== null) clearTimeout(ackTimer);
           ackTimer = null;
           settleAll('the thread was closed');
-          actor.stop();
+          thread.stop();
           resolve();
         };
-        if (actor.getSnapshot().status !== 'active') return done();
-        const subscription = actor.subscribe((snapshot) => {
+        if (thread.getSnapshot().status !== 'active') return done();
+        const subscription = thread.subscribe((snapshot) => {
           if (snapshot.status === 'done') {
             subscription.unsubscribe();
             done();
           }
         });
-        actor.send({ type: 'connection.close' });
+        thread.send({ type: 'thread.close' });
       });
     },
   };

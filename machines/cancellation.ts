@@ -22,7 +22,15 @@ export type CancellationEvent =
   | { type: 'request.cancel' }
   | { type: 'answer.done' }
   | { type: 'answer.stopped' }
-  | { type: 'answer.failed'; code: string; message: string };
+  | { type: 'answer.failed'; failure: AnswerFailure };
+
+/** Why an answer failed, as the final error frame reports it. */
+export interface AnswerFailure {
+  code: string;
+  message: string;
+  retryable: boolean;
+  retryAfterMs?: number;
+}
 
 export type AnswerActorEvent = { type: 'answer.abort' };
 
@@ -43,7 +51,7 @@ export const cancellationMachine = setup({
     reportDone: () => {},
     reportCancelled: () => {},
     reportForced: () => {},
-    reportFailed: (_, _params: { code: string; message: string }) => {},
+    reportFailed: (_, _params: AnswerFailure) => {},
   },
   delays: {
     cancelTimeout: ({ context }) => context.cancelTimeoutMs,
@@ -69,7 +77,7 @@ export const cancellationMachine = setup({
             type: 'reportFailed',
             params: ({ event }) => {
               assertEvent(event, 'answer.failed');
-              return { code: event.code, message: event.message };
+              return event.failure;
             },
           },
         },

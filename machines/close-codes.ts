@@ -41,6 +41,7 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
  */
 const fatalCloseCodes: ReadonlySet<number> = new Set([
   CloseCode.Normal,
+  CloseCode.MessageTooBig,
   CloseCode.BadFrame,
   CloseCode.Forbidden,
   CloseCode.Superseded,

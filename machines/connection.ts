@@ -9,6 +9,7 @@
 import { assertEvent, assign, fromCallback, sendTo, setup } from 'xstate';
 import type { BackoffPolicy } from './backoff-schedule.ts';
 import { CloseCode, isRetryableClose } from './close-codes.ts';
+import type { SessionLossReason } from './protocol.ts';
 import {
   type ReconnectionBackoffParentEvent,
   reconnectionBackoffMachine,
@@ -59,6 +60,8 @@ export interface ConnectionContext {
   sessionId: string | null;
   /** Whether the latest handshake resumed an existing session. */
   resumed: boolean;
+  /** Why the latest handshake could not resume the session, if it could not. */
+  lostReason: SessionLossReason | null;
   /** How many times the socket reached `open` (handshake done). */
   connections: number;
 }
@@ -66,7 +69,15 @@ export interface ConnectionContext {
 export type ConnectionEvent =
   | { type: 'socket.opened' }
   | { type: 'socket.closed'; code: number; reason: string }
-  | { type: 'server.welcome'; sessionId: string; resumed: boolean }
+  | {
+      type: 'server.welcome';
+      sessionId: string;
+      resumed: boolean;
+      /** Why the session asked for could not be resumed (a new one began). */
+      lost?: SessionLossReason;
+      /** The server's own silence limit: the client watches for the same. */
+      silenceLimitMs?: number;
+    }
   | { type: 'server.ping' }
   /** Reconnect now: skips the backoff wait, or starts afresh after "failed". */
   | { type: 'connection.retry' }
@@ -94,6 +105,8 @@ export const connectionMachine = setup({
     sendBye: () => {},
     /** Tells the client the handshake completed, so it can flush queued requests. */
     announceOpen: () => {},
+    /** Tells the client the link is no longer ready. */
+    announceLost: () => {},
     scheduleRetry: sendTo('backoff', { type: 'backoff.schedule' }),
     retryNow: sendTo('backoff', { type: 'backoff.retryNow' }),
     resetBackoff: sendTo('backoff', { type: 'backoff.reset' }),
@@ -111,6 +124,10 @@ export const connectionMachine = setup({
       return {
         sessionId: event.sessionId,
         resumed: event.resumed,
+        lostReason: event.lost ?? null,
+        timeouts: event.silenceLimitMs
+          ? { ...context.timeouts, silenceLimitMs: event.silenceLimitMs }
+          : context.timeouts,
         attempt: 0,
         nextRetryAt: null,
         retryDelayMs: null,
@@ -159,6 +176,7 @@ export const connectionMachine = setup({
     lastCloseReason: null,
     sessionId: null,
     resumed: false,
+    lostReason: null,
     connections: 0,
   }),
   invoke: {
@@ -198,6 +216,7 @@ export const connectionMachine = setup({
               },
             },
             ready: {
+              exit: 'announceLost',
               on: {
                 'server.ping': { target: 'ready', reenter: true, actions: 'sendPong' },
               },

@@ -126,13 +126,15 @@ export function createGateway(options: GatewayOptions) {
         },
         (error: unknown) => {
           if (signal.aborted) return sendBack({ type: 'answer.stopped' });
+          // Only a responder knows whether trying again can help; an unexpected throw cannot.
           const code = error instanceof ResponderError ? error.code : 'internal';
+          const retryable = error instanceof ResponderError ? error.retryable : false;
           const message = error instanceof Error ? error.message : String(error);
           logger.warn(
             { sessionId: session.id, requestId: input.requestId, err: error },
             'responder failed',
           );
-          sendBack({ type: 'answer.failed', code, message });
+          sendBack({ type: 'answer.failed', failure: { code, message, retryable } });
         },
       );
       return () => controller.abort(new Error('stopped'));
@@ -160,8 +162,14 @@ export function createGateway(options: GatewayOptions) {
       reportFailed: ({ context }, params) => {
         const session = store.get(context.sessionId);
         session?.pendingText.delete(context.requestId);
-        if (session)
-          refuseRequest(session, context.requestId, params.code as ErrorCode, params.message);
+        session?.emit({
+          type: 'error',
+          requestId: context.requestId,
+          code: params.code as ErrorCode,
+          message: params.message,
+          retryable: params.retryable,
+          ...(params.retryAfterMs !== undefined ? { retryAfterMs: params.retryAfterMs } : {}),
+        });
       },
     },
   });

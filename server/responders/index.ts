@@ -1,6 +1,7 @@
 import type { ServerConfig } from '../config.ts';
 import { counterResponder } from './counter.ts';
 import { createLocalResponder } from './local.ts';
+import { createOpenAIResponder } from './openai.ts';
 import type { Responder } from './responder.ts';
 
 /** The responder the configuration names. */
@@ -9,7 +10,11 @@ export function createResponder(config: ServerConfig): Responder {
     case 'counter':
       return counterResponder;
     case 'openai':
-      throw new Error('the openai responder is not available yet');
+      return createOpenAIResponder({
+        baseURL: config.openaiBaseUrl,
+        apiKey: config.openaiApiKey,
+        model: config.openaiModel,
+      });
     default:
       return createLocalResponder(config.localWordDelayMs);
   }

@@ -17,6 +17,8 @@ export interface UpstreamScript {
   status?: number;
   /** Destroy the socket after this many chunks, without ending the stream. */
   dropAfter?: number;
+  /** Go silent after this many chunks, like a model stuck mid-answer, until the client leaves. */
+  stallAfter?: number;
 }
 
 export interface RecordedMessage {
@@ -119,6 +121,12 @@ export async function startFakeOpenAIUpstream(
     };
     for (const word of current.words ?? []) {
       if (current.dropAfter !== undefined && record.chunksSent >= current.dropAfter) return drop();
+      if (current.stallAfter !== undefined && record.chunksSent >= current.stallAfter) {
+        if (!signal.aborted) {
+          await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        }
+        return;
+      }
       if (current.delayMs) {
         try {
           await sleep(current.delayMs, undefined, { signal });
