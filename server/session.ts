@@ -13,6 +13,8 @@ export interface Transport {
   send(text: string): void;
   readonly bufferedAmount: number;
   close(code: number, reason: string): void;
+  /** Drops the link without a closing handshake (for a peer that no longer reads). */
+  terminate(): void;
 }
 
 export interface SessionLimits {

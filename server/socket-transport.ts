@@ -9,6 +9,7 @@ import type { Transport } from './session.ts';
 export interface SendableSocket {
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  terminate(): void;
   readonly bufferedAmount: number;
 }
 
@@ -46,5 +47,6 @@ export function createSocketTransport(socket: SendableSocket): Transport {
       flush();
       socket.close(code, reason);
     },
+    terminate: () => socket.terminate(),
   };
 }

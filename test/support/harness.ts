@@ -71,7 +71,7 @@ export function openClient(
 
 export interface RawSocket {
   ws: WebSocket;
-  /** Resolves with the next text frame, parsed. */
+  /** Resolves with the next frame, parsed (batches are unpacked). */
   next(timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Every frame received so far, parsed. */
   received: Array<Record<string, unknown>>;
@@ -90,9 +90,12 @@ export async function openRawSocket(
   let read = 0;
   ws.on('error', () => {});
   ws.on('message', (data) => {
-    const frame = JSON.parse(String(data)) as Record<string, unknown>;
-    received.push(frame);
-    waiters.shift()?.(frame);
+    // The server batches the frames of one tick into a JSON array: deliver them one by one.
+    const parsed = JSON.parse(String(data)) as Record<string, unknown> | Array<Record<string, unknown>>;
+    for (const frame of Array.isArray(parsed) ? parsed : [parsed]) {
+      received.push(frame);
+      waiters.shift()?.(frame);
+    }
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
