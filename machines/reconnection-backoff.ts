@@ -21,7 +21,10 @@ export type ReconnectionBackoffEvent =
   | { type: 'backoff.schedule' }
   /** Skip the wait: attempt now. After exhaustion this starts a fresh series. */
   | { type: 'backoff.retryNow' }
-  /** A connection succeeded: the next outage starts from attempt 1. */
+  /**
+   * A connection succeeded: the next outage starts from attempt 1. Only `idle` takes it: while
+   * waiting or exhausted there is no socket that could have succeeded.
+   */
   | { type: 'backoff.reset' };
 
 /** What the chart tells its parent. */
@@ -109,7 +112,6 @@ export const reconnectionBackoffMachine = setup({
       },
       on: {
         'backoff.retryNow': { target: 'idle', actions: ['clearPlan', 'requestAttempt'] },
-        'backoff.reset': { target: 'idle', actions: 'resetAttempts' },
       },
     },
     exhausted: {
@@ -119,7 +121,6 @@ export const reconnectionBackoffMachine = setup({
           target: 'idle',
           actions: ['resetAttempts', 'countAttempt', 'requestAttempt'],
         },
-        'backoff.reset': { target: 'idle', actions: 'resetAttempts' },
       },
     },
   },
