@@ -80,6 +80,8 @@ export interface ThreadClientOptions {
   threadId?: string;
   config?: ThreadClientConfig;
   WebSocket?: WebSocketConstructor;
+  /** Called with each status frame (thermal, breaker, draining) as it arrives. */
+  onServerStatus?: (status: Omit<StatusFrame, 'type'>) => void;
 }
 
 export interface ThreadStatus {
@@ -105,7 +107,24 @@ export interface ThreadClient {
   readonly actor: ConnectionActor;
   /** The thread chart's actor, root of this client's system: queue, streaming, session. */
   readonly thread: ThreadActor;
-  request(text: string): RequestHandle;
+  /**
+   * Queues a message; its answer streams into the handle. `requestId` re-sends a message made
+   * before a page reload (see `adopt`): the server runs one request id at most once.
+   */
+  request(text: string, options?: { requestId?: string }): RequestHandle;
+  /**
+   * Takes back, after a page reload, an answer that was streaming (or stopping) when the old page
+   * went away. Call it right after `createThreadClient({ config: { resume } })`, before any
+   * `request`, with the ids of the unfinished requests the page stored, oldest first:
+   * - `adopt(id)` for one whose answer had started: it is not sent again; the handle receives the
+   *   frames the resumed session replays after `resume.lastSeq` and then the rest live, so the
+   *   page appends them to the text it stored (nothing doubles: `result.text` holds only what came
+   *   after the reload). If the session cannot be resumed it fails with `session_lost`.
+   * - `request(text, { requestId: id })` for one still waiting for its answer: sent again, run at
+   *   most once.
+   * Frames for ids taken back neither way are dropped.
+   */
+  adopt(requestId: string): RequestHandle;
   status(): ThreadStatus;
   /** The session to resume with after a restart of the page or process. */
   resumeInfo(): { sessionId: string; token: string; lastSeq: number } | null;
@@ -180,7 +199,10 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
 
   function sendRequest(requestId: string | null) {
     const stream = requestId ? streams.get(requestId) : undefined;
-    if (stream) send({ type: 'request', requestId: stream.requestId, text: stream.prompt });
+    // An accepted request (or one adopted after a reload) is the server's already: not again.
+    if (stream && !stream.accepted) {
+      send({ type: 'request', requestId: stream.requestId, text: stream.prompt });
+    }
   }
 
   function flushAck() {
@@ -238,6 +260,23 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
       ...(frame.lost ? { lost: frame.lost.reason } : {}),
       silenceLimitMs: frame.silenceLimitMs,
     });
+    // Answers taken back with adopt() live or die with the session they were streaming in.
+    if (!frame.resumed) {
+      const failure = {
+        code: 'session_lost',
+        message: `the session could not be resumed (${frame.lost?.reason ?? 'unknown'}); this answer was lost`,
+        retryable: false,
+      } as const;
+      for (const requestId of adopted) {
+        if (thread.getSnapshot().context.activeRequestId === requestId) {
+          thread.send({ type: 'answer.failed', failure });
+        } else {
+          settle(requestId, 'failed', failure);
+          thread.send({ type: 'request.cancel', requestId });
+        }
+      }
+    }
+    adopted.clear();
     // Now ready: cancels asked for while offline, and the acks owed, go out.
     for (const pending of pendingControl.splice(0)) socket?.send(pending);
     flushAck();
@@ -267,6 +306,13 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
         return thread.send({ type: 'answer.stopped' });
       case 'error':
         if (frame.code === 'busy') {
+          // Refused, so never started: if its cancel was already asked for, it is cancelled
+          // rather than queued again (the cancel would otherwise be lost).
+          const current = thread.getSnapshot();
+          const cancelling = current.children.request?.getSnapshot().matches('cancelRequested');
+          if (cancelling && current.context.activeRequestId === stream.requestId) {
+            return thread.send({ type: 'answer.stopped' });
+          }
           return thread.send({ type: 'request.refused', requestId: stream.requestId });
         }
         return thread.send({
@@ -294,6 +340,7 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
       case 'status': {
         const { type: _type, ...status } = frame;
         serverStatus = status;
+        options.onServerStatus?.(status);
         return;
       }
       default:
@@ -407,6 +454,29 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
   };
   events.addEventListener?.('online', onOnline);
 
+  /** Ids taken back with adopt() and not yet confirmed by a resumed handshake. */
+  const adopted = new Set<string>();
+
+  function enqueue(requestId: string, text: string, adopt: boolean): RequestHandle {
+    if (thread.getSnapshot().status !== 'active' || thread.getSnapshot().matches('closing')) {
+      throw new ThreadClientError('closed', 'this thread client is closed');
+    }
+    if (thread.getSnapshot().context.queue.length >= queueLimit) {
+      throw new ThreadClientError('queue_full', `request queue is full (${queueLimit} waiting)`);
+    }
+    if (streams.has(requestId)) throw new Error(`request ${requestId} is already open`);
+    const stream = new RequestStream(requestId, text, (cancelled) =>
+      thread.send({ type: 'request.cancel', requestId: cancelled.requestId }),
+    );
+    if (adopt) {
+      stream.accepted = true;
+      adopted.add(requestId);
+    }
+    streams.set(requestId, stream);
+    thread.send({ type: 'request.queued', requestId });
+    return stream;
+  }
+
   function settleAll(message: string) {
     for (const requestId of [...streams.keys()]) {
       settle(requestId, 'failed', { code: 'closed', message, retryable: false });
@@ -417,19 +487,11 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
     threadId,
     actor,
     thread,
-    request(text: string) {
-      if (thread.getSnapshot().status !== 'active' || thread.getSnapshot().matches('closing')) {
-        throw new ThreadClientError('closed', 'this thread client is closed');
-      }
-      if (thread.getSnapshot().context.queue.length >= queueLimit) {
-        throw new ThreadClientError('queue_full', `request queue is full (${queueLimit} waiting)`);
-      }
-      const stream = new RequestStream(randomId(), text, (cancelled) =>
-        thread.send({ type: 'request.cancel', requestId: cancelled.requestId }),
-      );
-      streams.set(stream.requestId, stream);
-      thread.send({ type: 'request.queued', requestId: stream.requestId });
-      return stream;
+    request(text: string, requestOptions?: { requestId?: string }) {
+      return enqueue(requestOptions?.requestId ?? randomId(), text, false);
+    },
+    adopt(requestId: string) {
+      return enqueue(requestId, '', true);
     },
     status() {
       const snapshot = actor.getSnapshot();

@@ -126,7 +126,15 @@ export const clientThreadMachine = setup({
   states: {
     opening: {
       on: {
-        'link.ready': 'open',
+        // A page that starts with a stored session learns here whether the server still had it.
+        'link.ready': [
+          {
+            guard: 'isSessionLost',
+            target: '#clientThread.open.link.expired',
+            actions: 'recordLoss',
+          },
+          { target: 'open' },
+        ],
         'request.queued': { actions: 'enqueue' },
         'request.cancel': {
           actions: [
