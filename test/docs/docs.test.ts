@@ -80,6 +80,9 @@ describe('docs/configuration.md', () => {
     ).toBe(renderConfigDocs());
   });
 
+  /** How the page writes a value: an empty string reads as "(empty)". */
+  const shown = (value: unknown) => (String(value) === '' ? '(empty)' : String(value));
+
   it('lists every option with its flag, environment variable, default and preset values', () => {
     const { header, rows } = tableRows(section(renderConfigDocs(), 'Options'));
     expect(header.map(plain)).toEqual([
@@ -97,10 +100,10 @@ describe('docs/configuration.md', () => {
       expect(row.slice(1, 4).map(plain), key).toEqual([
         `--${option.flag}`,
         option.env,
-        String(option.default),
+        shown(option.default),
       ]);
       expect(row.slice(4, 4 + presetNames.length).map(plain), `${key}: preset columns`).toEqual(
-        presetNames.map((preset) => String(presets[preset] ?? option.default)),
+        presetNames.map((preset) => shown(presets[preset] ?? option.default)),
       );
       expect(row.at(-1), `${key}: description`).toContain(option.doc);
     }

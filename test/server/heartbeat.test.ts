@@ -39,6 +39,8 @@ async function hello(url: string, fields: Record<string, unknown> = {}) {
   const raw = await openRawSocket(url);
   raw.send({ type: 'hello', protocol: 1, threadId: 'thread-1', ...fields });
   const welcome = await raw.next();
+  // Right after the welcome the server tells every client its condition (thermal, breaker).
+  if (welcome.type === 'welcome') expect(await raw.next()).toMatchObject({ type: 'status' });
   return { raw, welcome };
 }
 
@@ -63,7 +65,8 @@ describe('the server heartbeat, on a simulated clock', () => {
     for (let beat = 1; beat <= 3; beat++) {
       clock.increment(49);
       await roundTrip(raw.ws);
-      expect(raw.received, `before beat ${beat}`).toHaveLength(beat);
+      // welcome and status, then one ping per beat so far
+      expect(raw.received, `before beat ${beat}`).toHaveLength(beat + 1);
       clock.increment(1);
       expect(await raw.next()).toEqual({ type: 'ping' });
     }
@@ -76,7 +79,13 @@ describe('the server heartbeat, on a simulated clock', () => {
     for (const step of [50, 50, 50, 49]) clock.increment(step);
     await roundTrip(raw.ws);
     expect(raw.ws.readyState).toBe(WebSocket.OPEN);
-    expect(raw.received.map((frame) => frame.type)).toEqual(['welcome', 'ping', 'ping', 'ping']);
+    expect(raw.received.map((frame) => frame.type)).toEqual([
+      'welcome',
+      'status',
+      'ping',
+      'ping',
+      'ping',
+    ]);
     clock.increment(1);
     // Terminated, not closed: a silent peer may not be there to answer a close handshake.
     expect((await raw.closed).code).toBe(1006);
