@@ -63,7 +63,7 @@ export interface ThreadClientConfig {
   queueLimit?: number;
   /** A cancel the server has not confirmed by then settles as cancelled anyway. Default 500. */
   cancelTimeoutMs?: number;
-  /** Acknowledge after this many unacknowledged frames… (default 128) */
+  /** Acknowledge after this many unacknowledged frames… (default 256) */
   ackEvery?: number;
   /** …or this long after the first one (default 50 ms). */
   ackDelayMs?: number;
@@ -171,7 +171,7 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
   const clock = config.clock ?? realClock;
   const random = config.random ?? Math.random;
   const queueLimit = config.queueLimit ?? 100;
-  const ackEvery = config.ackEvery ?? 128;
+  const ackEvery = config.ackEvery ?? 256;
   const ackDelayMs = config.ackDelayMs ?? 50;
   const WebSocketImpl =
     options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
@@ -188,8 +188,12 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
   let serverStatus: Omit<StatusFrame, 'type'> | null = null;
   /** Every request not yet settled, by id: the chart holds the order, this holds the data. */
   const streams = new Map<string, RequestStream>();
-  /** Frames that must reach the server once the link is back (cancels sent while offline). */
-  const pendingControl: string[] = [];
+  /**
+   * Cancels the server has not confirmed. A cancel can be lost with the link (or the request
+   * settled here by the forced timeout while the server streams on), so each is sent again after
+   * every handshake until the server ends that request one way or another.
+   */
+  const unconfirmedCancels = new Set<string>();
 
   function send(frame: object): boolean {
     if (socket?.readyState !== 1) return false;
@@ -228,8 +232,8 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
   const requestLogic = cancellationMachine.provide({
     actions: {
       abortAnswer: ({ context }) => {
-        const frame = { type: 'cancel', requestId: context.requestId };
-        if (!send(frame)) pendingControl.push(JSON.stringify(frame));
+        unconfirmedCancels.add(context.requestId);
+        send({ type: 'cancel', requestId: context.requestId });
       },
       reportDone: ({ context }) => settle(context.requestId, 'done'),
       reportCancelled: ({ context }) => settle(context.requestId, 'cancelled'),
@@ -277,8 +281,9 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
       }
     }
     adopted.clear();
-    // Now ready: cancels asked for while offline, and the acks owed, go out.
-    for (const pending of pendingControl.splice(0)) socket?.send(pending);
+    // Now ready: unconfirmed cancels (a new session never had their requests), and owed acks.
+    if (!frame.resumed) unconfirmedCancels.clear();
+    for (const requestId of unconfirmedCancels) send({ type: 'cancel', requestId });
     flushAck();
   }
 
@@ -292,6 +297,9 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
     }
     lastSeq = seq;
     scheduleAck();
+    if (frame.type !== 'chunk' && frame.type !== 'accepted' && frame.requestId) {
+      unconfirmedCancels.delete(frame.requestId); // the request ended on the server
+    }
     const stream = streams.get(frame.requestId ?? '');
     if (!stream) return;
     switch (frame.type) {
@@ -346,6 +354,9 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
       default:
         // An error without a seq answers a frame (an unknown cancel, say): nothing to deliver.
         if (frame.seq !== undefined) return onDataFrame(frame, frame.seq);
+        if (frame.type === 'error' && frame.code === 'unknown_request' && frame.requestId) {
+          unconfirmedCancels.delete(frame.requestId);
+        }
     }
   }
 

@@ -9,8 +9,10 @@ import { CloseCode } from '../machines/close-codes.ts';
 import type { Clock } from './clock.ts';
 import { resolveConfig, type ServerConfig } from './config.ts';
 import { createGateway, type Gateway } from './gateway.ts';
+import { createTelemetry, registerObservability } from './metrics/observability.ts';
 import { createResponder } from './responders/index.ts';
 import type { Responder } from './responders/responder.ts';
+import { registerApp } from './static.ts';
 
 export interface BuildServerOptions {
   config?: ServerConfig;
@@ -31,12 +33,14 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   const app = Fastify({
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
   });
+  const telemetry = createTelemetry(config);
   const gateway = createGateway({
     config,
     responder: options.responder ?? createResponder(config),
     logger: app.log,
     clock: options.clock,
     inspect: options.inspect,
+    observer: telemetry ?? undefined,
   });
   app.decorate('threadline', gateway);
 
@@ -51,9 +55,16 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
+  await registerApp(app, config);
+  // /metrics, /ready, /health/websocket, /inspect (see server/metrics/observability.ts).
+  await registerObservability(app, config, gateway, telemetry);
 
   app.get('/ws', { websocket: true }, (socket, request) => {
-    gateway.handleSocket(socket, { remoteAddress: request.ip });
+    gateway.handleSocket(socket, {
+      remoteAddress: request.ip,
+      origin: request.headers.origin,
+      host: request.headers.host,
+    });
   });
 
   return app;

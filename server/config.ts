@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { parseThermalProfile } from './thermal/profile.ts';
 
 export const presetNames = ['development', 'production', 'test'] as const;
 export type PresetName = (typeof presetNames)[number];
@@ -35,6 +36,14 @@ export const options = {
     default: 'info',
     presets: { development: 'debug', test: 'silent' },
     doc: 'pino log level.',
+  },
+  ui: {
+    schema: z.enum(['static', 'vite', 'none']),
+    flag: 'ui',
+    env: 'THREADLINE_UI',
+    default: 'static',
+    presets: { test: 'none' },
+    doc: 'The browser app at `/`: `static` serves the build in dist/app (`npm run build`; `npm start` builds it when stale), `vite` serves the sources with hot reload (`npm run dev`), `none` serves no page.',
   },
   responder: {
     schema: z.enum(['local', 'counter', 'openai']),
@@ -142,6 +151,127 @@ export const options = {
     default: 1024 * 1024,
     doc: 'A stream pauses while the socket has more than this unsent.',
   },
+  drainTimeoutMs: {
+    schema: int(0),
+    flag: 'drain-timeout-ms',
+    env: 'THREADLINE_DRAIN_TIMEOUT_MS',
+    default: 10_000,
+    doc: 'On SIGTERM or SIGINT, how long streams in flight may finish before the rest are cancelled and every socket closes with 1001.',
+  },
+  slowConsumerTimeoutMs: {
+    schema: int(1),
+    flag: 'slow-consumer-timeout-ms',
+    env: 'THREADLINE_SLOW_CONSUMER_TIMEOUT_MS',
+    default: 30_000,
+    doc: 'A socket that stays above the send high-water mark this long is closed with 1013; its session is kept for a resume.',
+  },
+  rateLimitPerSecond: {
+    schema: int(1),
+    flag: 'rate-limit-per-second',
+    env: 'THREADLINE_RATE_LIMIT_PER_SECOND',
+    default: 100,
+    doc: 'Frames a client may send per second, sustained; above it (after the burst) the socket is closed with 4429.',
+  },
+  rateLimitBurst: {
+    schema: int(1),
+    flag: 'rate-limit-burst',
+    env: 'THREADLINE_RATE_LIMIT_BURST',
+    default: 200,
+    doc: 'Frames a client may send in a burst before the per-second rate applies.',
+  },
+  allowedOrigins: {
+    schema: z.string(),
+    flag: 'allowed-origins',
+    env: 'THREADLINE_ALLOWED_ORIGINS',
+    default: '',
+    doc: "Comma-separated browser Origins allowed to open a socket, besides the server's own; `*` allows any. Sockets from other Origins are closed with 4403 (against cross-site WebSocket hijacking). Clients that send no Origin (Node, native apps) are not affected.",
+  },
+  thermalSensor: {
+    schema: z.string().min(1),
+    flag: 'thermal-sensor',
+    env: 'THREADLINE_THERMAL_SENSOR',
+    default: 'auto',
+    presets: { test: 'none' },
+    doc: 'CPU temperature file (millidegrees, as in /sys/class/thermal/thermal_zone*/temp); `auto` picks the `cpu-thermal` zone (else the first zone), `none` disables the sensor.',
+  },
+  thermalSimulate: {
+    schema: z.string().min(1),
+    flag: 'thermal-simulate',
+    env: 'THREADLINE_THERMAL_SIMULATE',
+    default: 'off',
+    doc: 'Replaces the sensor with a scripted profile, one reading per poll: `climb`, `critical` or `flaky` (built in), or a list like `70,86x5,82,79` (°C, `xN` repeats, `-1` a failed read); the last reading holds. `off` reads the real sensor.',
+  },
+  thermalPollMs: {
+    schema: int(10),
+    flag: 'thermal-poll-ms',
+    env: 'THREADLINE_THERMAL_POLL_MS',
+    default: 1000,
+    doc: 'How often the thermal sensor is read.',
+  },
+  throttleAtCelsius: {
+    schema: z.coerce.number(),
+    flag: 'throttle-at-celsius',
+    env: 'THREADLINE_THROTTLE_AT_CELSIUS',
+    default: 85,
+    doc: 'At or above this the server throttles: new requests are refused with `overheated`, streams slow down.',
+  },
+  resumeAtCelsius: {
+    schema: z.coerce.number(),
+    flag: 'resume-at-celsius',
+    env: 'THREADLINE_RESUME_AT_CELSIUS',
+    default: 80,
+    doc: 'Throttling ends at or below this; must be below `throttleAtCelsius`.',
+  },
+  criticalAtCelsius: {
+    schema: z.coerce.number(),
+    flag: 'critical-at-celsius',
+    env: 'THREADLINE_CRITICAL_AT_CELSIUS',
+    default: 90,
+    doc: 'At or above this streams in flight are stopped too (until back at `throttleAtCelsius`); must be above `throttleAtCelsius`.',
+  },
+  throttleChunkDelayMs: {
+    schema: int(0),
+    flag: 'throttle-chunk-delay-ms',
+    env: 'THREADLINE_THROTTLE_CHUNK_DELAY_MS',
+    default: 50,
+    doc: 'While throttled, each chunk of a stream in flight waits this long first.',
+  },
+  overheatedRetryAfterMs: {
+    schema: int(0),
+    flag: 'overheated-retry-after-ms',
+    env: 'THREADLINE_OVERHEATED_RETRY_AFTER_MS',
+    default: 10_000,
+    doc: 'The `retryAfterMs` hint of an `overheated` refusal.',
+  },
+  breakerFailureThreshold: {
+    schema: int(1),
+    flag: 'breaker-failure-threshold',
+    env: 'THREADLINE_BREAKER_FAILURE_THRESHOLD',
+    default: 5,
+    doc: 'Consecutive upstream failures that open the circuit breaker.',
+  },
+  breakerCooldownMs: {
+    schema: int(1),
+    flag: 'breaker-cooldown-ms',
+    env: 'THREADLINE_BREAKER_COOLDOWN_MS',
+    default: 30_000,
+    doc: 'How long the open breaker fails requests fast before letting one trial through.',
+  },
+  metrics: {
+    schema: z.enum(['on', 'off']),
+    flag: 'metrics',
+    env: 'THREADLINE_METRICS',
+    default: 'on',
+    doc: 'Count connections, sessions, frames, requests and latencies for `GET /metrics` (Prometheus text) and `GET /health/websocket`. Off: no `/metrics` route, and the health page reports gauges only.',
+  },
+  inspect: {
+    schema: z.enum(['off', 'local', 'stately']),
+    flag: 'inspect',
+    env: 'THREADLINE_INSPECT',
+    default: 'local',
+    presets: { production: 'off' },
+    doc: 'Live statechart inspection: `local` serves the actor system’s inspection events on the `/inspect` WebSocket (nothing is tapped while no page is connected); `stately` also feeds the hosted Stately inspector (needs internet and `npm install @statelyai/inspect`); `off` registers no route.',
+  },
 } as const;
 
 type Options = typeof options;
@@ -191,6 +321,23 @@ export function resolveConfig(
     out[key] = parsed.data;
   }
   const config = out as ServerConfig;
+  if (config.thermalSimulate !== 'off') {
+    try {
+      parseThermalProfile(config.thermalSimulate);
+    } catch (error) {
+      throw new ConfigError(`invalid thermalSimulate: ${(error as Error).message}`);
+    }
+  }
+  if (config.resumeAtCelsius >= config.throttleAtCelsius) {
+    throw new ConfigError(
+      `invalid resumeAtCelsius: ${config.resumeAtCelsius} must be below throttleAtCelsius (${config.throttleAtCelsius}), or throttling could never end`,
+    );
+  }
+  if (config.criticalAtCelsius <= config.throttleAtCelsius) {
+    throw new ConfigError(
+      `invalid criticalAtCelsius: ${config.criticalAtCelsius} must be above throttleAtCelsius (${config.throttleAtCelsius})`,
+    );
+  }
   if (config.silenceLimitMs <= config.heartbeatIntervalMs) {
     throw new ConfigError(
       `invalid silenceLimitMs: ${config.silenceLimitMs} must exceed heartbeatIntervalMs (${config.heartbeatIntervalMs})`,

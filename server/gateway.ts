@@ -19,12 +19,20 @@ import {
 import { serverConnectionMachine } from '../machines/server-connection.ts';
 import { serverRootMachine } from '../machines/server-root.ts';
 import { threadLifecycleMachine } from '../machines/thread-lifecycle.ts';
+import { createBreakerProtection } from './breaker/breaker-protection.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { ServerConfig } from './config.ts';
+import { createDrainTracker, type DrainSummary } from './drain-tracker.ts';
+import { countFrames } from './metrics/count-frames.ts';
+import { type GatewayObserver, noopObserver, type RequestOutcome } from './metrics/observer.ts';
+import { RequestTimes } from './metrics/request-times.ts';
+import { isOriginAllowed } from './origin-policy.ts';
+import { createRateLimiter } from './rate-limiter.ts';
 import { type Responder, ResponderError } from './responders/responder.ts';
 import type { Session, Transport } from './session.ts';
 import { MemorySessionStore, type SessionStore } from './session-store.ts';
 import { createSocketTransport } from './socket-transport.ts';
+import { createThermalProtection, OverheatedError } from './thermal/thermal-protection.ts';
 
 /** The socket as the gateway needs it: ws's WebSocket satisfies it. */
 export interface GatewaySocket {
@@ -47,6 +55,8 @@ export interface GatewayOptions {
   clock?: Clock;
   store?: SessionStore;
   inspect?: (event: InspectionEvent) => void;
+  /** Told about connections, sessions, frames and requests (metrics); a no-op by default. */
+  observer?: GatewayObserver;
 }
 
 type ConnectionActor = ActorRefFrom<typeof serverConnectionMachine>;
@@ -60,6 +70,9 @@ interface Connection {
   actor: ConnectionActor;
   session: Session | null;
   log: FastifyBaseLogger;
+  /** `performance.now()` at accept, and frames sent through `transport`: for metrics. */
+  openedAt: number;
+  framesSent: number;
 }
 
 const retryableCodes: ReadonlySet<ErrorCode> = new Set([
@@ -73,23 +86,144 @@ const retryableCodes: ReadonlySet<ErrorCode> = new Set([
 
 const PING = JSON.stringify({ type: 'ping' });
 
+/**
+ * What a frame costs against the rate limit. Acks and pongs are cheap for the server and a fast
+ * stream needs many acks, so they weigh a twentieth of a request, cancel, hello or bye.
+ */
+function frameCost(frame: ClientFrame): number {
+  return frame.type === 'ack' || frame.type === 'pong' ? 0.05 : 1;
+}
+
 /** Lets other sockets be served between bursts of a fast stream. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export type Gateway = ReturnType<typeof createGateway>;
 
 export function createGateway(options: GatewayOptions) {
-  const { config, responder, logger } = options;
+  const { config, logger } = options;
   const clock = options.clock ?? systemClock;
   const store = options.store ?? new MemorySessionStore(config);
   const connections = new Map<string, Connection>();
+  const observer = options.observer ?? noopObserver;
+  /** When each request's frame, and each cancel, arrived: for the latency metrics. */
+  const requestArrivals = new RequestTimes();
+  const cancelArrivals = new RequestTimes();
+  // Server-wide protection: admission control, the status frame, the breaker around the upstream.
+  const thermal = createThermalProtection({ config, clock, logger, onChange: broadcastStatus });
+  const breaker = createBreakerProtection({ config, clock, logger, onChange: broadcastStatus });
+  const responder = breaker.guard(options.responder);
 
   function sessionActor(sessionId: string): SessionActor | undefined {
     return root.getSnapshot().children[sessionId] as SessionActor | undefined;
   }
 
+  /** The logger of the connection `session` is attached to (connectionId and sessionId on each
+   * line), or one with the sessionId while it is detached. */
+  function sessionLog(session: Session): FastifyBaseLogger {
+    for (const connection of connections.values()) {
+      if (connection.session === session) return connection.log;
+    }
+    return logger.child({ sessionId: session.id });
+  }
+
+  /** Tells the observer how a request ended and, for a cancel, how long confirming it took. */
+  function requestEnded(
+    session: Session | undefined,
+    requestId: string,
+    outcome: RequestOutcome,
+    code?: string,
+  ) {
+    observer.requestEnded(outcome, code);
+    if (drain.active) {
+      if (outcome === 'done') drain.finished();
+      queueMicrotask(checkDrained);
+    }
+    if (!session) return;
+    requestArrivals.drop(session, requestId);
+    const sinceCancel = cancelArrivals.take(session, requestId);
+    if (sinceCancel !== undefined && (outcome === 'cancelled' || outcome === 'forced')) {
+      observer.cancelAcknowledged(sinceCancel);
+    }
+  }
+
   function refuseRequest(session: Session, requestId: string, code: ErrorCode, message: string) {
-    session.emit({ type: 'error', requestId, code, message, retryable: retryableCodes.has(code) });
+    requestEnded(session, requestId, 'failed', code);
+    const retryAfterMs = retryAfterFor(code);
+    session.emit({
+      type: 'error',
+      requestId,
+      code,
+      message,
+      retryable: retryableCodes.has(code),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
+  }
+
+  /** When a refused or failed request is worth trying again, if the server can tell. */
+  function retryAfterFor(code: string): number | undefined {
+    if (code === 'overheated') return thermal.retryAfterMs();
+    if (code === 'upstream_unavailable') return breaker.retryAfterMs();
+    return undefined;
+  }
+
+  /**
+   * Admission control: while the server is too hot or the upstream's breaker is open, a request
+   * is refused before it starts. Nothing of it is remembered, so the same id may come again.
+   */
+  function refusedByProtection(session: Session, requestId: string): boolean {
+    const refusal = thermal.refusal() ?? breaker.refusal();
+    if (refusal) refuseRequest(session, requestId, refusal.code, refusal.message);
+    return refusal !== null;
+  }
+
+  /** The server-wide status each attached client is sent: after its welcome, and on a change. */
+  function statusFrame(): string {
+    return JSON.stringify({
+      type: 'status',
+      thermal: thermal.status(),
+      breaker: breaker.status(),
+      draining: isDraining(),
+    });
+  }
+
+  /** Not admitting new work: the root has left `serving` (draining) or stopped. */
+  function isDraining(): boolean {
+    const snapshot = root.getSnapshot();
+    return snapshot.status !== 'active' || !snapshot.matches('serving');
+  }
+
+  function broadcastStatus() {
+    if (connections.size === 0) return;
+    const text = statusFrame();
+    for (const connection of connections.values()) {
+      if (connection.session) connection.transport.send(text);
+    }
+  }
+
+  /**
+   * Waits until the session can take another frame. A socket that stays congested past the
+   * slow-consumer limit is closed with 1013: its session stays, so the client can resume.
+   */
+  async function waitForRoom(session: Session, signal: AbortSignal) {
+    observer.queueOverflowed();
+    const transport = session.transport;
+    const stuck = setTimeout(() => {
+      if (
+        transport &&
+        session.transport === transport &&
+        transport.bufferedAmount >= config.sendHighWaterBytes
+      ) {
+        sessionLog(session).warn('consumer too slow; closing its socket');
+        transport.close(CloseCode.TryAgainLater, 'consumer too slow');
+        // It is not reading, so the closing handshake cannot complete: do not wait for it.
+        setTimeout(() => transport.terminate(), 1000).unref();
+      }
+    }, config.slowConsumerTimeoutMs);
+    try {
+      await session.waitForRoom(signal);
+    } finally {
+      clearTimeout(stuck);
+    }
   }
 
   /** Streams one answer into the session: the `answer` actor of the cancellation chart. */
@@ -109,10 +243,15 @@ export function createGateway(options: GatewayOptions) {
         let count = 0;
         for await (const chunk of responder({ text, history: session.history, signal })) {
           if (signal.aborted) return 'stopped';
-          if (!session.hasRoom()) await session.waitForRoom(signal);
+          if (thermal.protecting) await thermal.pace(signal);
+          if (!session.hasRoom()) await waitForRoom(session, signal);
           // Checked again after any wait: once aborted, no chunk of this request goes out.
           if (signal.aborted) return 'stopped';
           session.emit({ type: 'chunk', requestId: input.requestId, data: chunk });
+          if (count === 0) {
+            const sinceRequest = requestArrivals.take(session, input.requestId);
+            if (sinceRequest !== undefined) observer.firstChunk(sinceRequest);
+          }
           if (answerText.length < 32 * 1024) answerText += chunk;
           if (++count % 256 === 0) await yieldToEventLoop();
         }
@@ -127,14 +266,18 @@ export function createGateway(options: GatewayOptions) {
         (error: unknown) => {
           if (signal.aborted) return sendBack({ type: 'answer.stopped' });
           // Only a responder knows whether trying again can help; an unexpected throw cannot.
-          const code = error instanceof ResponderError ? error.code : 'internal';
-          const retryable = error instanceof ResponderError ? error.retryable : false;
+          const code =
+            error instanceof ResponderError || error instanceof OverheatedError
+              ? error.code
+              : 'internal';
+          const retryable =
+            error instanceof ResponderError ? error.retryable : code === 'overheated';
           const message = error instanceof Error ? error.message : String(error);
-          logger.warn(
-            { sessionId: session.id, requestId: input.requestId, err: error },
-            'responder failed',
-          );
-          sendBack({ type: 'answer.failed', failure: { code, message, retryable } });
+          sessionLog(session).warn({ requestId: input.requestId, err: error }, 'responder failed');
+          sendBack({
+            type: 'answer.failed',
+            failure: { code, message, retryable, retryAfterMs: retryAfterFor(code) },
+          });
         },
       );
       return () => controller.abort(new Error('stopped'));
@@ -148,16 +291,19 @@ export function createGateway(options: GatewayOptions) {
         const session = store.get(context.sessionId);
         session?.pendingText.delete(context.requestId);
         session?.emit({ type: 'done', requestId: context.requestId });
+        requestEnded(session, context.requestId, 'done');
       },
       reportCancelled: ({ context }) => {
         const session = store.get(context.sessionId);
         session?.pendingText.delete(context.requestId);
         session?.emit({ type: 'cancelled', requestId: context.requestId });
+        requestEnded(session, context.requestId, 'cancelled');
       },
       reportForced: ({ context }) => {
         const session = store.get(context.sessionId);
         session?.pendingText.delete(context.requestId);
         session?.emit({ type: 'cancelled', requestId: context.requestId, forced: true });
+        requestEnded(session, context.requestId, 'forced');
       },
       reportFailed: ({ context }, params) => {
         const session = store.get(context.sessionId);
@@ -170,6 +316,7 @@ export function createGateway(options: GatewayOptions) {
           retryable: params.retryable,
           ...(params.retryAfterMs !== undefined ? { retryAfterMs: params.retryAfterMs } : {}),
         });
+        requestEnded(session, context.requestId, 'failed', params.code);
       },
     },
   });
@@ -187,6 +334,7 @@ export function createGateway(options: GatewayOptions) {
       },
       reportUnknownRequest: ({ context }, { requestId }) => {
         const session = store.get(context.sessionId);
+        if (session) cancelArrivals.drop(session, requestId);
         session?.transport?.send(
           JSON.stringify({
             type: 'error',
@@ -199,12 +347,16 @@ export function createGateway(options: GatewayOptions) {
       },
       replayMissed: ({ context, event }) => {
         if (event.type !== 'socket.attached') return;
-        store.get(context.sessionId)?.replayAfter(event.lastSeq);
+        const replayed = store.get(context.sessionId)?.replayAfter(event.lastSeq);
+        if (replayed) observer.framesReplayed(replayed);
       },
       closeSocket: ({ context }) => {
         store.get(context.sessionId)?.transport?.close(CloseCode.Normal, 'bye');
       },
       releaseSession: ({ context }, params: { reason: 'expired' | 'closed' }) => {
+        if (context.activeRequestId !== null)
+          requestEnded(undefined, context.activeRequestId, 'abandoned');
+        observer.sessionEnded(params.reason);
         store.delete(context.sessionId, params.reason);
         logger.info({ sessionId: context.sessionId, reason: params.reason }, 'session ended');
         root.send({ type: 'session.ended', sessionId: context.sessionId });
@@ -226,14 +378,79 @@ export function createGateway(options: GatewayOptions) {
     },
   });
 
+  const drain = createDrainTracker();
+
+  /** The sessions whose request is streaming now, with that request's id. */
+  function streamingSessions(): Array<{ actor: SessionActor; requestId: string }> {
+    const streaming: Array<{ actor: SessionActor; requestId: string }> = [];
+    for (const child of Object.values(root.getSnapshot().children)) {
+      const snapshot = (child as SessionActor).getSnapshot();
+      if (snapshot.machine?.id !== 'threadLifecycle') continue;
+      const requestId = snapshot.context.activeRequestId;
+      if (requestId) streaming.push({ actor: child as SessionActor, requestId });
+    }
+    return streaming;
+  }
+
+  /** While draining, tells the root once nothing streams any more. */
+  function checkDrained() {
+    if (root.getSnapshot().status !== 'active') return;
+    if (root.getSnapshot().matches('serving')) return;
+    if (streamingSessions().length === 0) root.send({ type: 'streams.idle' });
+  }
+
   const root = createActor(
     serverRootMachine.provide({
-      actors: { connection: connectionMachine, session: sessionMachine },
+      actors: {
+        connection: connectionMachine,
+        session: sessionMachine,
+        thermal: thermal.machine,
+        breaker: breaker.machine,
+      },
+      actions: {
+        stopAdmitting: () => {
+          drain.begin(streamingSessions().length);
+          logger.info(
+            { streams: drain.summary().streamsAtStart },
+            'draining: admitting no new work',
+          );
+          // After this step, so the status reads the root as draining.
+          queueMicrotask(() => {
+            broadcastStatus();
+            checkDrained();
+          });
+        },
+        cancelStreams: () => {
+          for (const { actor, requestId } of streamingSessions()) {
+            drain.cancelled();
+            actor.send({ type: 'request.cancel', requestId });
+          }
+        },
+        closeSockets: () => {
+          for (const connection of connections.values()) {
+            drain.closing(connection.session?.bufferedFrames ?? 0);
+            // Through the transport, so a batch still pending goes out before the close frame.
+            connection.transport.close(CloseCode.GoingAway, 'server shutting down');
+          }
+        },
+        reportDrained: () => logger.info(drain.summary(), 'drained'),
+      },
     }),
-    { clock, inspect: options.inspect },
+    {
+      clock,
+      inspect: options.inspect,
+      input: {
+        thermal: thermal.input,
+        breaker: breaker.input,
+        drainTimeoutMs: config.drainTimeoutMs,
+        cancelGraceMs: config.cancelTimeoutMs + 100,
+      },
+    },
   );
   root.subscribe({ error: (error) => logger.error({ err: error }, 'server actor system failed') });
   root.start();
+  thermal.attach(root.getSnapshot().children.thermal as Parameters<typeof thermal.attach>[0]);
+  breaker.attach(root.getSnapshot().children.breaker as Parameters<typeof breaker.attach>[0]);
 
   function closeWith(connection: Connection, code: number, reason: string) {
     connection.log.info({ code, reason }, 'closing connection');
@@ -241,6 +458,7 @@ export function createGateway(options: GatewayOptions) {
   }
 
   function attach(connection: Connection, hello: HelloFrame) {
+    const helloAt = performance.now();
     let session: Session | undefined;
     let lost: SessionLossReason | undefined;
     let lastSeq = 0;
@@ -248,6 +466,7 @@ export function createGateway(options: GatewayOptions) {
       const existing = store.get(hello.resume.sessionId);
       if (existing) {
         if (existing.threadId !== hello.threadId || !existing.tokenMatches(hello.resume.token)) {
+          observer.resumeFailed('refused');
           return closeWith(connection, CloseCode.Forbidden, 'resume refused');
         }
         if (existing.framesAfter(hello.resume.lastSeq) === null) {
@@ -262,8 +481,10 @@ export function createGateway(options: GatewayOptions) {
       }
     }
     const resumed = session !== undefined;
+    if (lost) observer.resumeFailed(lost);
     if (!session) {
       session = store.create(hello.threadId);
+      observer.sessionCreated();
       root.send({
         type: 'session.opened',
         input: {
@@ -297,13 +518,16 @@ export function createGateway(options: GatewayOptions) {
         silenceLimitMs: config.silenceLimitMs,
       }),
     );
+    connection.transport.send(statusFrame());
     session.transport = connection.transport;
     actor?.send({ type: 'socket.attached', lastSeq });
+    if (resumed) observer.sessionResumed(performance.now() - helloAt);
     connection.actor.send({ type: 'session.attached', sessionId: session.id });
     connection.log.info({ resumed, lost, lastSeq }, 'session attached');
   }
 
   function handleFrame(connection: Connection, frame: ClientFrame) {
+    observer.frameReceived();
     connection.actor.send({ type: 'client.activity' });
     if (frame.type === 'hello') {
       if (connection.session) throw new ProtocolError(CloseCode.BadFrame, 'hello sent twice');
@@ -314,12 +538,20 @@ export function createGateway(options: GatewayOptions) {
     const actor = sessionActor(session.id);
     switch (frame.type) {
       case 'request':
-        if (session.seenRequests.has(frame.requestId)) return; // a resend after resume: never twice
+        // A resend after resume: never started twice.
+        if (session.seenRequests.has(frame.requestId)) return observer.requestDeduplicated();
+        observer.requestStarted();
+        requestArrivals.mark(session, frame.requestId);
+        if (isDraining()) {
+          return refuseRequest(session, frame.requestId, 'draining', 'the server is shutting down');
+        }
+        if (refusedByProtection(session, frame.requestId)) return;
         session.seenRequests.add(frame.requestId);
         session.pendingText.set(frame.requestId, frame.text);
         connection.log.debug({ requestId: frame.requestId }, 'request received');
         return actor?.send({ type: 'request.start', requestId: frame.requestId });
       case 'cancel':
+        cancelArrivals.mark(session, frame.requestId);
         connection.log.debug({ requestId: frame.requestId }, 'cancel received');
         return actor?.send({ type: 'request.cancel', requestId: frame.requestId });
       case 'ack':
@@ -331,7 +563,10 @@ export function createGateway(options: GatewayOptions) {
     }
   }
 
-  function handleSocket(socket: GatewaySocket, meta: { remoteAddress?: string } = {}) {
+  function handleSocket(
+    socket: GatewaySocket,
+    meta: { remoteAddress?: string; origin?: string; host?: string } = {},
+  ) {
     const id = randomUUID();
     root.send({
       type: 'connection.opened',
@@ -350,11 +585,23 @@ export function createGateway(options: GatewayOptions) {
       actor,
       session: null,
       log: logger.child({ connectionId: id }),
+      openedAt: performance.now(),
+      framesSent: 0,
     };
+    if (observer.enabled) connection.transport = countFrames(connection.transport, connection);
+    observer.connectionOpened(connection);
     connections.set(id, connection);
     connection.log.debug({ remoteAddress: meta.remoteAddress }, 'connection opened');
+    const rateLimiter = createRateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
+    if (isDraining()) {
+      socket.close(CloseCode.Unavailable, 'server draining');
+    } else if (!isOriginAllowed(meta.origin, meta.host, config.allowedOrigins)) {
+      connection.log.warn({ origin: meta.origin }, 'origin not allowed');
+      socket.close(CloseCode.Forbidden, 'origin not allowed');
+    }
 
     socket.on('message', (data, isBinary) => {
+      if (root.getSnapshot().status !== 'active') return; // shutting down: actors are stopped
       if (isBinary)
         return closeWith(connection, CloseCode.BadFrame, 'binary frames are not supported');
       const text = data.toString();
@@ -366,7 +613,11 @@ export function createGateway(options: GatewayOptions) {
         );
       }
       try {
-        handleFrame(connection, parseClientFrame(text));
+        const frame = parseClientFrame(text);
+        if (!rateLimiter.take(frameCost(frame))) {
+          return closeWith(connection, CloseCode.RateLimited, 'rate limited');
+        }
+        handleFrame(connection, frame);
       } catch (error) {
         if (error instanceof ProtocolError)
           return closeWith(connection, error.closeCode, error.message);
@@ -377,6 +628,7 @@ export function createGateway(options: GatewayOptions) {
     socket.on('error', (error) => connection.log.warn({ err: error }, 'socket error'));
     socket.on('close', (code) => {
       connections.delete(id);
+      observer.connectionClosed(connection, code);
       if (root.getSnapshot().status !== 'active') return; // shutting down: actors already stopped
       actor.send({ type: 'socket.closed', code });
       root.send({ type: 'connection.ended', connectionId: id });
@@ -395,13 +647,43 @@ export function createGateway(options: GatewayOptions) {
     root.stop();
   }
 
+  /**
+   * Graceful shutdown: stop admitting, let streams finish (up to `drainTimeoutMs`), cancel the
+   * rest, close every socket with 1001, stop every actor. Resolves with what it did.
+   */
+  function drainAndStop(): Promise<DrainSummary> {
+    return new Promise((resolve) => {
+      if (root.getSnapshot().status !== 'active') return resolve(drain.summary());
+      root.subscribe({ complete: () => resolve(drain.summary()) });
+      root.send({ type: 'server.drain' });
+    });
+  }
+
   return {
     root,
     store,
     handleSocket,
     stop,
+    drain: drainAndStop,
+    thermal,
+    breaker,
     get connectionCount() {
       return connections.size;
+    },
+    /** Not admitting new work: the root has left `serving` (draining) or stopped. */
+    get draining() {
+      return isDraining();
+    },
+    /** The connection a session is attached to, if any (for log lines). */
+    connectionOf(sessionId: string): string | undefined {
+      for (const connection of connections.values()) {
+        if (connection.session?.id === sessionId) return connection.id;
+      }
+      return undefined;
+    },
+    /** The session a connection carries, if any (for log lines). */
+    sessionOf(connectionId: string): string | undefined {
+      return connections.get(connectionId)?.session?.id;
     },
   };
 }

@@ -10,13 +10,13 @@ export function createRateLimiter(
   let tokens = burst;
   let last = now();
   return {
-    /** Takes one token; false when the sender is over its rate. */
-    take(): boolean {
+    /** Takes `cost` tokens; false when the sender is over its rate. */
+    take(cost = 1): boolean {
       const current = now();
       tokens = Math.min(burst, tokens + ((current - last) / 1000) * perSecond);
       last = current;
-      if (tokens < 1) return false;
-      tokens -= 1;
+      if (tokens < cost) return false;
+      tokens -= cost;
       return true;
     },
   };

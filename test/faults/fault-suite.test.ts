@@ -34,13 +34,19 @@ afterAll(() => {
     String(row.doubled),
     row.outcome,
   ]);
-  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => (line[i] ?? '').length)));
-  const format = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...lines.map((line) => (line[i] ?? '').length)),
+  );
+  const format = (cells: string[]) =>
+    `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   const table = [format(header), format(widths.map((w) => '-'.repeat(w))), ...lines.map(format)];
   process.stdout.write(`\nFault suite (${full ? 'full' : 'fast'} outages)\n${table.join('\n')}\n`);
 });
 
-async function setUp(proxyOptions: Partial<FaultProxyOptions> = {}, serverOverrides: Record<string, unknown> = {}) {
+async function setUp(
+  proxyOptions: Partial<FaultProxyOptions> = {},
+  serverOverrides: Record<string, unknown> = {},
+) {
   const server = await startServer({ responder: 'counter', ...serverOverrides });
   const proxy = await new FaultProxy({ targetPort: server.port, ...proxyOptions }).start();
   dispose(() => proxy.stop());
@@ -103,7 +109,12 @@ describe('fault suite', () => {
       }
     });
     const result = await handle.result;
-    rows.push({ scenario: 'sever while streaming', ...outage.times(faultAt), ...counts, outcome: result.status });
+    rows.push({
+      scenario: 'sever while streaming',
+      ...outage.times(faultAt),
+      ...counts,
+      outcome: result.status,
+    });
     expect(result.status).toBe('done');
     expect(counts).toEqual({ chunks: 10_000, lost: 0, doubled: 0 });
   });
@@ -124,7 +135,12 @@ describe('fault suite', () => {
     });
     const result = await handle.result;
     const times = outage.times(faultAt);
-    rows.push({ scenario: 'blackhole while streaming', ...times, ...counts, outcome: result.status });
+    rows.push({
+      scenario: 'blackhole while streaming',
+      ...times,
+      ...counts,
+      outcome: result.status,
+    });
     expect(result.status).toBe('done');
     expect(counts).toEqual({ chunks: 4000, lost: 0, doubled: 0 });
     expect(times.detectedMs).toBeLessThanOrEqual(full ? 5500 : 1500);
@@ -173,7 +189,12 @@ describe('fault suite', () => {
     });
     const result = await handle.result;
     const times = outage.times(faultAt);
-    rows.push({ scenario: `refused ${refusalMs / 1000} s, then accepted`, ...times, ...counts, outcome: result.status });
+    rows.push({
+      scenario: `refused ${refusalMs / 1000} s, then accepted`,
+      ...times,
+      ...counts,
+      outcome: result.status,
+    });
     expect(result.status).toBe('done');
     expect(counts).toEqual({ chunks: 3000, lost: 0, doubled: 0 });
     expect(times.backMs).toBeGreaterThanOrEqual(refusalMs);

@@ -26,7 +26,9 @@ describe('streaming over a real server', () => {
   it('reconnects by itself after the server restarts, and says the old session is gone', async () => {
     const first = await startServer({ responder: 'counter' });
     const client = openClient(first.url);
-    await waitFor(() => client.status().connection === 'linked.open.ready', { what: 'first connection' });
+    await waitFor(() => client.status().connection === 'linked.open.ready', {
+      what: 'first connection',
+    });
     const firstSession = client.resumeInfo()?.sessionId;
     const closeCodes: Array<number | null> = [];
     const subscription = client.actor.subscribe((snapshot) => {
@@ -39,7 +41,9 @@ describe('streaming over a real server', () => {
     expect(closeCodes[0]).toBe(1001);
     const second = await startServer({ responder: 'counter', port: first.port });
     client.retry();
-    await waitFor(() => client.status().connection === 'linked.open.ready', { what: 'reconnected' });
+    await waitFor(() => client.status().connection === 'linked.open.ready', {
+      what: 'reconnected',
+    });
     expect(client.actor.getSnapshot().context.connections).toBe(2);
     expect(client.resumeInfo()?.sessionId).not.toBe(firstSession);
     const result = await client.request('3').result;

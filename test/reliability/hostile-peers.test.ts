@@ -12,7 +12,10 @@ async function streamsMeanwhile(url: string) {
 
 describe('hostile peers', () => {
   it('closes a socket from a disallowed Origin with 4403, and serves same-origin and listed ones', async () => {
-    const server = await startServer({ responder: 'counter', allowedOrigins: 'https://app.example' });
+    const server = await startServer({
+      responder: 'counter',
+      allowedOrigins: 'https://app.example',
+    });
     const evil = await openRawSocket(server.url, { origin: 'https://evil.example' });
     expect(await evil.closed).toEqual({ code: 4403, reason: 'origin not allowed' });
     for (const origin of ['https://app.example', `http://127.0.0.1:${server.port}`]) {
@@ -24,12 +27,19 @@ describe('hostile peers', () => {
   });
 
   it('closes a flooding socket with 4429 while another client streams', async () => {
-    const server = await startServer({ responder: 'counter', rateLimitPerSecond: 50, rateLimitBurst: 100 });
+    const server = await startServer({
+      responder: 'counter',
+      rateLimitPerSecond: 50,
+      rateLimitBurst: 100,
+    });
     const flood = await openRawSocket(server.url);
     flood.send({ type: 'hello', protocol: 1, threadId: 'flood' });
     await flood.next();
     const meanwhile = streamsMeanwhile(server.url);
-    for (let i = 0; i < 500 && flood.ws.readyState === WebSocket.OPEN; i++) flood.send({ type: 'pong' });
+    // Cancels for requests that do not exist: each costs the server a reply, so each counts fully.
+    for (let i = 0; i < 500 && flood.ws.readyState === WebSocket.OPEN; i++) {
+      flood.send({ type: 'cancel', requestId: `nope-${i}` });
+    }
     expect(await flood.closed).toEqual({ code: 4429, reason: 'rate limited' });
     await meanwhile;
   });

@@ -109,12 +109,15 @@ export class FaultProxy {
 
   private accept(client: net.Socket): void {
     this.accepted++;
+    // No Nagle delay: the proxy must not add latency a real link would not have.
+    client.setNoDelay(true);
     client.on('error', () => {});
     if (this.mode === 'refuse') {
       client.destroy();
       return;
     }
     const server = net.connect(this.options.targetPort, '127.0.0.1');
+    server.setNoDelay(true);
     server.on('error', () => client.destroy());
     const link: Link = {
       client,

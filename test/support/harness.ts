@@ -91,7 +91,9 @@ export async function openRawSocket(
   ws.on('error', () => {});
   ws.on('message', (data) => {
     // The server batches the frames of one tick into a JSON array: deliver them one by one.
-    const parsed = JSON.parse(String(data)) as Record<string, unknown> | Array<Record<string, unknown>>;
+    const parsed = JSON.parse(String(data)) as
+      | Record<string, unknown>
+      | Array<Record<string, unknown>>;
     for (const frame of Array.isArray(parsed) ? parsed : [parsed]) {
       received.push(frame);
       waiters.shift()?.(frame);

@@ -1,0 +1,47 @@
+/**
+ * `GET /inspect` (WebSocket): streams the server's inspection messages (see `describe.ts`) to a
+ * live statechart page. Registered only when inspection is enabled (`inspect` ≠ `off`; the
+ * production preset turns it off). A page that reads too slowly has messages skipped rather
+ * than buffered without bound, and is told how many with a `dropped` message.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import { CloseCode } from '../../machines/close-codes.ts';
+import type { InspectionHub } from './inspection-hub.ts';
+
+/** Above this many unsent bytes a page's messages are skipped until it catches up. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+export function registerInspectorRoute(app: FastifyInstance, hub: InspectionHub): void {
+  const pages = new Set<WebSocket>();
+
+  app.get('/inspect', { websocket: true }, (socket, request) => {
+    const log = request.log.child({ inspector: true });
+    pages.add(socket);
+    let dropped = 0;
+    const stop = hub.watch((text) => {
+      if (socket.readyState !== socket.OPEN) return;
+      if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+        dropped++;
+        return;
+      }
+      if (dropped > 0) {
+        socket.send(JSON.stringify({ type: 'dropped', count: dropped }));
+        dropped = 0;
+      }
+      socket.send(text);
+    });
+    log.info({ pages: pages.size }, 'inspector page connected');
+    socket.on('error', (error) => log.warn({ err: error }, 'inspector socket error'));
+    socket.on('close', () => {
+      stop();
+      pages.delete(socket);
+      log.info({ pages: pages.size }, 'inspector page left');
+    });
+  });
+
+  // The WebSocket plugin's preClose only closes the gateway's sockets: close the pages too.
+  app.addHook('preClose', async () => {
+    for (const page of pages) page.close(CloseCode.GoingAway, 'server shutting down');
+  });
+}
