@@ -18,6 +18,9 @@ const benches: Array<{ name: string; limitMs: number }> = [
   { name: 'memory-idle', limitMs: 200_000 },
   { name: 'latency', limitMs: 150_000 },
   { name: 'resume', limitMs: 120_000 },
+  { name: 'metrics-overhead', limitMs: 150_000 },
+  { name: 'thermal-polling', limitMs: 60_000 },
+  { name: 'breaker-check', limitMs: 60_000 },
 ];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
