@@ -443,7 +443,6 @@ export function createThreadClient(options: ThreadClientOptions): ThreadClient {
       input: {
         threadId,
         cancelTimeoutMs: config.cancelTimeoutMs ?? 500,
-        closeTimeoutMs: (config.timeouts?.closeTimeoutMs ?? 500) * 2,
         connection: {
           url: options.url,
           threadId,

@@ -13,7 +13,6 @@ export interface ClientThreadInput {
   threadId: string;
   connection: ConnectionInput;
   cancelTimeoutMs: number;
-  closeTimeoutMs: number;
 }
 
 export interface ClientThreadContext extends ClientThreadInput {
@@ -110,7 +109,6 @@ export const clientThreadMachine = setup({
     },
   },
   delays: {
-    closeTimeout: ({ context }) => context.closeTimeoutMs,
     refusalRetry: 250,
   },
 }).createMachine({
@@ -126,15 +124,10 @@ export const clientThreadMachine = setup({
   states: {
     opening: {
       on: {
-        // A page that starts with a stored session learns here whether the server still had it.
-        'link.ready': [
-          {
-            guard: 'isSessionLost',
-            target: '#clientThread.open.link.expired',
-            actions: 'recordLoss',
-          },
-          { target: 'open' },
-        ],
+        // A page that starts with a stored session learns here whether the server still had it;
+        // nothing of this page was in flight there, so the loss is only recorded (requests taken
+        // back with `adopt()` are failed by the client itself).
+        'link.ready': { target: 'open', actions: 'recordLoss' },
         'request.queued': { actions: 'enqueue' },
         'request.cancel': {
           actions: [
@@ -228,9 +221,9 @@ export const clientThreadMachine = setup({
         },
       },
     },
+    // The connection's own close timeout bounds this: its end (`onDone`) closes the thread.
     closing: {
       entry: 'closeConnection',
-      after: { closeTimeout: 'closed' },
     },
     closed: { type: 'final' },
   },

@@ -19,7 +19,6 @@ import {
 } from 'xstate';
 import {
   getAdjacencyMap,
-  getPathsFromEvents,
   getShortestPaths,
   getSimplePaths,
   type StatePath,
@@ -94,6 +93,22 @@ function freshSnapshots(machine: AnyStateMachine): AnyStateMachine {
     return next === snapshot ? { ...next } : next;
   };
   return Object.create(machine, { transition: { value: transition } }) as AnyStateMachine;
+}
+
+/** An actor scope in which a machine steps without executing any effect. */
+function silentScope(): AnyActorScope {
+  const actor = createEmptyActor();
+  return {
+    self: actor,
+    system: actor.system,
+    id: '',
+    sessionId: actor.sessionId,
+    logger: () => {},
+    defer: () => {},
+    emit: () => {},
+    stopChild: () => {},
+    actionExecutor: () => {},
+  } as unknown as AnyActorScope;
 }
 
 /**
@@ -174,12 +189,27 @@ export class ModelTraversal {
 
   /** The one path that takes `events` from the initial state (a scenario written by hand). */
   pathFromEvents(events: AnyEventObject[]): ModelPath {
-    const { events: _all, ...options } = this.options;
-    // getPathsFromEvents drops `input` when it makes the initial state: start from ours.
+    // The machine is stepped event by event. (getPathsFromEvents would first map every state the
+    // given events can reach from anywhere, which for a chart with a queue never ends.)
     const fromState = Object.values(getAdjacencyMap(this.logic, this.options))[0]?.state;
-    const [path] = getPathsFromEvents(this.logic, events, { ...options, fromState });
-    if (!path) throw new Error(`no path takes ${events.map(eventName).join(' → ')}`);
-    return this.toPath(path, 'scenario');
+    if (!fromState) throw new Error('the model has no initial state');
+    const scope = silentScope();
+    const steps: Array<{ state: Snapshot; event: EventObject }> = [
+      { state: fromState, event: { type: 'xstate.init' } },
+    ];
+    let state = fromState;
+    for (const event of events) {
+      if (!state.can(event)) {
+        throw new Error(
+          `no path takes ${events.map(eventName).join(' → ')}: not ${eventName(event)}`,
+        );
+      }
+      const next: Snapshot = this.logic.transition(state, event, scope);
+      this.options.serializeState?.(next, event, state);
+      steps.push({ state: next, event });
+      state = next;
+    }
+    return this.toPath({ state, steps, weight: events.length }, 'scenario');
   }
 
   /** Counts simple paths from the initial state, giving up past `limit`. */
