@@ -128,16 +128,6 @@ export const clientThreadMachine = setup({
         // nothing of this page was in flight there, so the loss is only recorded (requests taken
         // back with `adopt()` are failed by the client itself).
         'link.ready': { target: 'open', actions: 'recordLoss' },
-        'request.queued': { actions: 'enqueue' },
-        'request.cancel': {
-          actions: [
-            'dropQueued',
-            {
-              type: 'reportQueuedCancelled',
-              params: ({ event }) => ({ requestId: event.requestId }),
-            },
-          ],
-        },
       },
     },
     open: {
@@ -191,33 +181,11 @@ export const clientThreadMachine = setup({
                   target: 'refused',
                   actions: 'requeueActive',
                 },
-                'request.cancel': [
-                  { guard: 'isActiveRequest', actions: 'forwardCancel' },
-                  {
-                    actions: [
-                      'dropQueued',
-                      {
-                        type: 'reportQueuedCancelled',
-                        params: ({ event }) => ({ requestId: event.requestId }),
-                      },
-                    ],
-                  },
-                ],
+                // A cancel of a queued request falls through to the thread's own handler.
+                'request.cancel': { guard: 'isActiveRequest', actions: 'forwardCancel' },
               },
             },
           },
-        },
-      },
-      on: {
-        'request.queued': { actions: 'enqueue' },
-        'request.cancel': {
-          actions: [
-            'dropQueued',
-            {
-              type: 'reportQueuedCancelled',
-              params: ({ event }) => ({ requestId: event.requestId }),
-            },
-          ],
         },
       },
     },
@@ -229,5 +197,12 @@ export const clientThreadMachine = setup({
   },
   on: {
     'thread.close': '.closing',
+    'request.queued': { actions: 'enqueue' },
+    'request.cancel': {
+      actions: [
+        'dropQueued',
+        { type: 'reportQueuedCancelled', params: ({ event }) => ({ requestId: event.requestId }) },
+      ],
+    },
   },
 });
