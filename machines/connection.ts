@@ -201,6 +201,8 @@ export const connectionMachine = setup({
           },
         },
         open: {
+          // On `open`, not `ready`: a ping re-enters `ready`, and must not read as a lost link.
+          exit: 'announceLost',
           initial: 'handshaking',
           states: {
             handshaking: {
@@ -216,7 +218,6 @@ export const connectionMachine = setup({
               },
             },
             ready: {
-              exit: 'announceLost',
               on: {
                 'server.ping': { target: 'ready', reenter: true, actions: 'sendPong' },
               },

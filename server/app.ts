@@ -9,6 +9,7 @@ import { CloseCode } from '../machines/close-codes.ts';
 import type { Clock } from './clock.ts';
 import { resolveConfig, type ServerConfig } from './config.ts';
 import { createGateway, type Gateway } from './gateway.ts';
+import { registerInspectionStatusRoute } from './inspection/routes.ts';
 import { createTelemetry, registerObservability } from './metrics/observability.ts';
 import { createResponder } from './responders/index.ts';
 import type { Responder } from './responders/responder.ts';
@@ -58,6 +59,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
   await registerApp(app, config);
   // /metrics, /ready, /health/websocket, /inspect (see server/metrics/observability.ts).
   await registerObservability(app, config, gateway, telemetry);
+  registerInspectionStatusRoute(app, config.inspect);
 
   app.get('/ws', { websocket: true }, (socket, request) => {
     gateway.handleSocket(socket, {

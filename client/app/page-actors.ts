@@ -1,7 +1,8 @@
 /**
  * The one place the page's client-side actors can be reached from outside React: the tabs chart,
  * and per thread its thread client's root actor, connection actor and conversation actor. The
- * inspector (to come) subscribes to these; nothing here starts or owns them.
+ * inspector view taps their systems while it is open (see model/inspector/page-feed.ts); nothing
+ * here starts or owns them.
  */
 import type { Page, PageActors } from './model/page.ts';
 

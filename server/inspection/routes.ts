@@ -12,6 +12,26 @@ import type { InspectionHub } from './inspection-hub.ts';
 /** Above this many unsent bytes a page's messages are skipped until it catches up. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 
+/** What `GET /inspect/status` answers: whether this server serves `/inspect`. */
+export interface InspectionStatus {
+  enabled: boolean;
+  mode: 'off' | 'local' | 'stately';
+}
+
+/**
+ * `GET /inspect/status`, registered whatever the setting, so the inspector page can say plainly
+ * that inspection is off (rather than fail to open a socket) and never touches `/inspect` then.
+ */
+export function registerInspectionStatusRoute(
+  app: FastifyInstance,
+  mode: InspectionStatus['mode'],
+): void {
+  const body: InspectionStatus = { enabled: mode !== 'off', mode };
+  app.get('/inspect/status', async (_request, reply) =>
+    reply.header('cache-control', 'no-store').send(body),
+  );
+}
+
 export function registerInspectorRoute(app: FastifyInstance, hub: InspectionHub): void {
   const pages = new Set<WebSocket>();
 

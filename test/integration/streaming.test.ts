@@ -50,4 +50,18 @@ describe('streaming over a real server', () => {
     expect(result).toEqual({ status: 'done', text: '0\n1\n2\n' });
     await second.close();
   });
+
+  it('keeps the thread attached across heartbeats: a ping is not a lost link', async () => {
+    const server = await startServer({ heartbeatIntervalMs: 20, silenceLimitMs: 200 });
+    const client = openClient(server.url);
+    await waitFor(() => client.status().connection === 'linked.open.ready');
+    const link = () => client.thread.getSnapshot().matches({ open: { link: 'attached' } });
+    const seen: boolean[] = [];
+    const started = Date.now();
+    while (Date.now() - started < 150) {
+      seen.push(link());
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(seen.every(Boolean)).toBe(true);
+  });
 });
