@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
+import type { ThreadClient } from '../../client/index.ts';
 import { MAX_CLOSE_REASON_BYTES } from '../../machines/protocol.ts';
 import {
   openClient,
@@ -19,7 +20,10 @@ interface BadFrameCase {
   name: string;
   /** Whether the socket completes the handshake before misbehaving. */
   handshake: boolean;
-  misbehave: (raw: RawSocket) => void;
+  /** What it does wrong; `victim` is the well-behaved client streaming meanwhile. */
+  misbehave: (raw: RawSocket, victim: ThreadClient) => void;
+  /** The browser Origin the hostile socket claims, if any. */
+  origin?: string;
   code: number;
   /** What the close reason must match: every close of ours says why. */
   reason: RegExp;
@@ -28,6 +32,51 @@ interface BadFrameCase {
 const sendText = (text: string) => (raw: RawSocket) => raw.ws.send(text);
 
 const cases: BadFrameCase[] = [
+  {
+    name: 'a handshake that never comes',
+    handshake: false,
+    misbehave: () => {},
+    code: 4408,
+    reason: /handshake timeout/,
+  },
+  {
+    name: 'a resume of another client’s session',
+    handshake: false,
+    misbehave: (raw, victim) => {
+      const { sessionId, lastSeq } = victim.resumeInfo() ?? { sessionId: 'none', lastSeq: 0 };
+      raw.send({
+        ...HELLO,
+        threadId: victim.threadId,
+        resume: { sessionId, token: 'guessed-token-guessed-token-guessed', lastSeq },
+      });
+    },
+    code: 4403,
+    reason: /^resume refused$/,
+  },
+  {
+    name: 'a very long id',
+    handshake: true,
+    misbehave: (raw) => raw.send({ type: 'cancel', requestId: 'x'.repeat(200) }),
+    code: 4400,
+    reason: /at most 128 characters/,
+  },
+  {
+    name: 'a request flood',
+    handshake: true,
+    misbehave: (raw) => {
+      for (let i = 0; i < 400; i++) raw.send({ type: 'cancel', requestId: `flood-${i}` });
+    },
+    code: 4429,
+    reason: /rate limited/,
+  },
+  {
+    name: 'a socket from a disallowed Origin',
+    handshake: false,
+    origin: 'https://evil.example',
+    misbehave: () => {},
+    code: 4403,
+    reason: /origin not allowed/,
+  },
   {
     name: 'a frame that is not JSON',
     handshake: true,
@@ -134,7 +183,11 @@ function roundTrip(ws: WebSocket): Promise<void> {
 
 describe('a server receiving bad frames', () => {
   it.each(cases)('closes on $name with $code and goes on serving others', async (badCase) => {
-    const server = await startServer({ responder: 'counter', maxFrameBytes: 1024 });
+    const server = await startServer({
+      responder: 'counter',
+      maxFrameBytes: 1024,
+      handshakeTimeoutMs: 200,
+    });
     const bystander = openClient(server.url);
     const handle = bystander.request(STREAM_REQUEST);
     const chunks: string[] = [];
@@ -143,12 +196,12 @@ describe('a server receiving bad frames', () => {
     })();
     await waitFor(() => chunks.length > 0, { what: 'the first chunk of the bystander' });
 
-    const raw = await openRawSocket(server.url);
+    const raw = await openRawSocket(server.url, badCase.origin ? { origin: badCase.origin } : {});
     if (badCase.handshake) {
       raw.send(HELLO);
       expect(await raw.next()).toMatchObject({ type: 'welcome', resumed: false });
     }
-    badCase.misbehave(raw);
+    badCase.misbehave(raw, bystander);
     const closed = await raw.closed;
     const chunksAtClose = chunks.length;
 
