@@ -75,7 +75,10 @@ export const serverConnectionMachine = setup({
         },
       },
     },
-    closed: { type: 'final' },
+    // The end, but not `final`: the server stops this actor as soon as its socket is gone, and a
+    // final child would send the root an `xstate.done.actor.<id>` event, a one-off event type that
+    // XState caches in the root's transition memo for good (a leak of ~300 bytes per socket).
+    closed: {},
   },
   on: { 'socket.closed': '.closed' },
 });

@@ -130,7 +130,10 @@ export const threadLifecycleMachine = setup({
       on: { 'socket.detached': 'closed' },
       after: { closeTimeout: 'closed' },
     },
-    expired: { type: 'final', entry: { type: 'releaseSession', params: { reason: 'expired' } } },
-    closed: { type: 'final', entry: { type: 'releaseSession', params: { reason: 'closed' } } },
+    // Ends, but not `final`: `releaseSession` has the root stop this actor at once, and a final
+    // child would send the root an `xstate.done.actor.<sessionId>` event, a one-off event type that
+    // XState caches in the root's transition memo for good (a leak of ~300 bytes per session).
+    expired: { entry: { type: 'releaseSession', params: { reason: 'expired' } } },
+    closed: { entry: { type: 'releaseSession', params: { reason: 'closed' } } },
   },
 });

@@ -20,7 +20,7 @@ import { serverConnectionMachine } from '../machines/server-connection.ts';
 import { serverRootMachine } from '../machines/server-root.ts';
 import { threadLifecycleMachine } from '../machines/thread-lifecycle.ts';
 import { createBreakerProtection } from './breaker/breaker-protection.ts';
-import { type Clock, systemClock } from './clock.ts';
+import { type Clock, createSlicer, slicedClock } from './clock.ts';
 import type { ServerConfig } from './config.ts';
 import { createDrainTracker, type DrainSummary } from './drain-tracker.ts';
 import { countFrames } from './metrics/count-frames.ts';
@@ -101,7 +101,10 @@ export type Gateway = ReturnType<typeof createGateway>;
 
 export function createGateway(options: GatewayOptions) {
   const { config, logger } = options;
-  const clock = options.clock ?? systemClock;
+  // Thousands of timers falling due together (a TTL sweep) or sockets closing together (a network
+  // blip) must not block the event loop: their actor work runs in slices (see clock.ts).
+  const slicer = createSlicer();
+  const clock = options.clock ?? slicedClock(slicer);
   const store = options.store ?? new MemorySessionStore(config);
   const connections = new Map<string, Connection>();
   const observer = options.observer ?? noopObserver;
@@ -257,14 +260,18 @@ export function createGateway(options: GatewayOptions) {
         }
         return 'done';
       };
+      // Ending a request stops two actors, and XState scans every scheduled timer to stop one:
+      // when thousands of answers end together, they end in slices (see clock.ts).
+      const end = (event: Parameters<typeof sendBack>[0]) =>
+        slicer.run({ cancelled: false, run: () => sendBack(event) });
       pump().then(
         (outcome) => {
-          if (outcome === 'stopped') return sendBack({ type: 'answer.stopped' });
+          if (outcome === 'stopped') return end({ type: 'answer.stopped' });
           session.recordTurn(text, answerText);
-          sendBack({ type: 'answer.done' });
+          end({ type: 'answer.done' });
         },
         (error: unknown) => {
-          if (signal.aborted) return sendBack({ type: 'answer.stopped' });
+          if (signal.aborted) return end({ type: 'answer.stopped' });
           // Only a responder knows whether trying again can help; an unexpected throw cannot.
           const code =
             error instanceof ResponderError || error instanceof OverheatedError
@@ -274,7 +281,7 @@ export function createGateway(options: GatewayOptions) {
             error instanceof ResponderError ? error.retryable : code === 'overheated';
           const message = error instanceof Error ? error.message : String(error);
           sessionLog(session).warn({ requestId: input.requestId, err: error }, 'responder failed');
-          sendBack({
+          end({
             type: 'answer.failed',
             failure: { code, message, retryable, retryAfterMs: retryAfterFor(code) },
           });
@@ -630,8 +637,15 @@ export function createGateway(options: GatewayOptions) {
       connections.delete(id);
       observer.connectionClosed(connection, code);
       if (root.getSnapshot().status !== 'active') return; // shutting down: actors already stopped
-      actor.send({ type: 'socket.closed', code });
-      root.send({ type: 'connection.ended', connectionId: id });
+      // Its timers find no connection now, so stopping its actor may wait for a slice.
+      slicer.run({
+        cancelled: false,
+        run: () => {
+          if (root.getSnapshot().status !== 'active') return;
+          actor.send({ type: 'socket.closed', code });
+          root.send({ type: 'connection.ended', connectionId: id });
+        },
+      });
       const session = connection.session;
       if (session && session.transport === connection.transport) {
         session.transport = null;

@@ -173,6 +173,7 @@ describe('transition logs', () => {
     actor.send({ type: 'session.attached', sessionId: 's-1' });
     actor.send({ type: 'client.activity' });
     actor.send({ type: 'socket.closed', code: 1006 });
+    actor.stop(); // as the gateway does once the socket is gone
     expect(lines[0]).toEqual({
       message: 'chart started',
       fields: {
@@ -199,7 +200,7 @@ describe('transition logs', () => {
       'open.watchdog.listening → open.watchdog.listening',
     ]);
     expect(lines[3]?.fields).toMatchObject({ event: 'socket.closed', state: 'closed' });
-    expect(lines[4]).toMatchObject({ message: 'chart ended', fields: { status: 'done' } });
+    expect(lines[4]).toMatchObject({ message: 'chart ended', fields: { status: 'stopped' } });
     expect(lines).toHaveLength(5);
     hub.dispose();
     expect(hub.attached).toBe(false);

@@ -128,8 +128,9 @@ describe('the server heartbeat, on the real clock', () => {
 
   it('pings a quiet peer, then terminates it after the silence limit', async () => {
     const server = await startServer(TIMINGS);
-    const { raw } = await hello(server.url);
+    // From before the hello: the hello is the peer's last word, so the limit runs from it.
     const started = performance.now();
+    const { raw } = await hello(server.url);
     expect(await raw.next()).toEqual({ type: 'ping' });
     const closed = await raw.closed;
     const elapsed = performance.now() - started;
