@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
+import { actionNames, eventLabel, guardName } from '../machines/chart-labels.ts';
 import { machines } from '../machines/index.ts';
 
 /** Where the generated files live, relative to this script. */
@@ -48,55 +49,6 @@ export interface MachineJson {
 /** A state node's path from the root, dotted (`''` for the root). */
 function pathOf(node: AnyStateNode): string {
   return node.path.join('.');
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
-}
-
-/** Params worth printing: plain values only (inline functions say nothing in a document). */
-function paramsText(params: unknown): string {
-  if (!isRecord(params)) return '';
-  const parts = Object.entries(params)
-    .filter(([, value]) => ['string', 'number', 'boolean'].includes(typeof value))
-    .map(([key, value]) => `${key}=${String(value)}`);
-  return parts.length > 0 ? `(${parts.join(', ')})` : '';
-}
-
-/** An action as a name: `sendPing`, `releaseSession(reason=expired)`, `spawnChild(session)`. */
-function actionName(action: unknown): string | null {
-  if (typeof action === 'string') return action;
-  const record = action as Record<string, unknown> | null;
-  const type = typeof record?.type === 'string' ? record.type : undefined;
-  if (!type) return typeof action === 'function' ? 'inline' : null;
-  if (type === 'xstate.spawnChild') {
-    return `spawnChild(${typeof record?.src === 'string' ? record.src : 'inline'})`;
-  }
-  if (type.startsWith('xstate.')) return type.slice('xstate.'.length);
-  return `${type}${paramsText(record?.params)}`;
-}
-
-/** The raise/cancel pair XState adds to a state for each of its `after` delays. */
-function isDelayBookkeeping(action: unknown): boolean {
-  const record = action as Record<string, unknown> | null;
-  if (record?.type === 'xstate.raise') return String(record.id).startsWith('xstate.after.');
-  if (record?.type === 'xstate.cancel') return String(record.sendId).startsWith('xstate.after.');
-  return false;
-}
-
-function actionNames(actions: readonly unknown[]): string[] {
-  return actions
-    .filter((action) => !isDelayBookkeeping(action))
-    .map(actionName)
-    .filter((name): name is string => name !== null);
-}
-
-function guardName(guard: unknown): string | undefined {
-  if (guard === undefined || guard === null) return undefined;
-  if (typeof guard === 'string') return guard;
-  const record = guard as Record<string, unknown>;
-  if (typeof record.type === 'string') return `${record.type}${paramsText(record.params)}`;
-  return 'inline';
 }
 
 interface TransitionLike {
@@ -173,18 +125,6 @@ interface Edge {
   event: string;
   guard?: string;
   actions: string[];
-}
-
-/** How an event reads in a document: `after sessionTtl`, `done: request`, `always`. */
-export function eventLabel(eventType: string, delay?: unknown): string {
-  if (delay !== undefined) return `after ${String(delay)}`;
-  if (eventType === '') return 'always';
-  const done = /^xstate\.done\.actor\.(.+)$/.exec(eventType);
-  if (done) return `done(${done[1]})`;
-  const error = /^xstate\.error\.actor\.(.+)$/.exec(eventType);
-  if (error) return `error(${error[1]})`;
-  if (eventType.startsWith('xstate.done.state.')) return 'done';
-  return eventType;
 }
 
 function edgesOf(node: AnyStateNode): Edge[] {

@@ -5,6 +5,7 @@
  * transitions that stay put listed inside the state that handles them. Pure: no layout, no DOM.
  */
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
+import { actionNames, eventLabel, guardName } from '../../../../machines/chart-labels.ts';
 
 export type ChartNodeType = 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
 
@@ -54,70 +55,6 @@ export function initialMarkerId(parentId: string): string {
 
 export function nodeId(node: AnyStateNode): string {
   return node.path.length === 0 ? ROOT_ID : node.path.join('.');
-}
-
-/** Objects and functions alike: XState's built-in actions are functions with fields. */
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return (typeof value === 'object' && value !== null) || typeof value === 'function';
-}
-
-/** Params worth printing: plain values only. */
-function paramsText(params: unknown): string {
-  if (!isRecord(params)) return '';
-  const parts = Object.entries(params)
-    .filter(([, value]) => ['string', 'number', 'boolean'].includes(typeof value))
-    .map(([key, value]) => `${key}=${String(value)}`);
-  return parts.length > 0 ? `(${parts.join(', ')})` : '';
-}
-
-function actionName(action: unknown): string | null {
-  if (typeof action === 'string') return action;
-  if (!isRecord(action)) return null;
-  const type = typeof action.type === 'string' ? action.type : undefined;
-  if (!type) return 'inline';
-  if (type === 'xstate.spawnChild') {
-    return `spawnChild(${typeof action.src === 'string' ? action.src : 'inline'})`;
-  }
-  if (type.startsWith('xstate.')) return type.slice('xstate.'.length);
-  return `${type}${paramsText(action.params)}`;
-}
-
-/** The raise/cancel pair XState adds to a state for each of its `after` delays. */
-function isDelayBookkeeping(action: unknown): boolean {
-  if (!isRecord(action)) return false;
-  if (action.type === 'xstate.raise') return String(action.id).startsWith('xstate.after.');
-  if (action.type === 'xstate.cancel') return String(action.sendId).startsWith('xstate.after.');
-  return false;
-}
-
-function actionNames(actions: readonly unknown[]): string[] {
-  return actions
-    .filter((action) => !isDelayBookkeeping(action))
-    .map(actionName)
-    .filter((name): name is string => name !== null);
-}
-
-function guardName(guard: unknown): string | undefined {
-  if (guard === undefined || guard === null) return undefined;
-  if (typeof guard === 'string') return guard;
-  if (isRecord(guard) && typeof guard.type === 'string') {
-    return `${guard.type}${paramsText(guard.params)}`;
-  }
-  return 'inline';
-}
-
-/** How an event reads on an arrow. */
-export function eventLabel(eventType: string, delay?: unknown): string {
-  if (delay !== undefined) {
-    return typeof delay === 'number' ? `after ${delay} ms` : `after ${String(delay)}`;
-  }
-  if (eventType === '') return 'always';
-  const done = /^xstate\.done\.actor\.(.+)$/.exec(eventType);
-  if (done) return `done(${done[1]})`;
-  const error = /^xstate\.error\.actor\.(.+)$/.exec(eventType);
-  if (error) return `error(${error[1]})`;
-  if (eventType.startsWith('xstate.done.state.')) return 'done';
-  return eventType;
 }
 
 interface TransitionLike {
