@@ -112,21 +112,36 @@ export class Session {
 
   /** Whether a producer may emit another chunk now without growing memory past the limits. */
   hasRoom(): boolean {
+    return this.bufferHasRoom() && !this.socketCongested();
+  }
+
+  private bufferHasRoom(): boolean {
     return (
       this.bufferedFrames < this.limits.replayBufferFrames &&
-      this.bytes < this.limits.replayBufferBytes &&
-      (this.transport === null || this.transport.bufferedAmount < this.limits.sendHighWaterBytes)
+      this.bytes < this.limits.replayBufferBytes
+    );
+  }
+
+  private socketCongested(): boolean {
+    return (
+      this.transport !== null && this.transport.bufferedAmount >= this.limits.sendHighWaterBytes
     );
   }
 
   /** Resolves when `hasRoom()` holds again, or the signal aborts. */
   waitForRoom(signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
+      const onAbort = () => this.wakeProducers();
+      signal.addEventListener('abort', onAbort, { once: true });
       const check = () => {
-        if (signal.aborted || this.hasRoom()) return resolve();
-        // An ack wakes us at once; a congested socket has no drain event in ws, so poll it.
+        if (signal.aborted || this.hasRoom()) {
+          signal.removeEventListener('abort', onAbort);
+          return resolve();
+        }
         this.roomWaiters.push(check);
-        setTimeout(() => this.wakeProducers(), 2);
+        // A full buffer waits for an ack, which wakes us; a congested socket has no drain event
+        // in ws, so that alone is polled.
+        if (this.bufferHasRoom()) setTimeout(() => this.wakeProducers(), 2);
       };
       check();
     });
