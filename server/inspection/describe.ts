@@ -100,20 +100,21 @@ export function small(value: unknown, depth = 3): unknown {
   return out;
 }
 
-interface SnapshotLike {
+export interface SnapshotLike {
   status?: unknown;
   value?: unknown;
   context?: unknown;
+  children?: unknown;
 }
 
-function snapshotOf(actor: ActorRefLike): SnapshotLike | undefined {
+export function snapshotOf(actor: ActorRefLike): SnapshotLike | undefined {
   // An actor is announced before its first snapshot exists.
   const snapshot: unknown = actor.getSnapshot();
   return typeof snapshot === 'object' && snapshot !== null ? (snapshot as SnapshotLike) : undefined;
 }
 
 /** What a snapshot says that the page draws from: status, state value, small context. */
-function snapshotFields(snapshot: SnapshotLike | undefined): Partial<ActorInfo> {
+export function snapshotFields(snapshot: SnapshotLike | undefined): Partial<ActorInfo> {
   if (!snapshot) return {};
   const fields: Partial<ActorInfo> = {};
   if (typeof snapshot.status === 'string') fields.status = snapshot.status;

@@ -13,7 +13,12 @@ import {
   StateMachine,
   type Subscription,
 } from 'xstate';
-import { small } from '../../../../server/inspection/describe.ts';
+import {
+  type SnapshotLike,
+  small,
+  snapshotFields,
+  snapshotOf,
+} from '../../../../server/inspection/describe.ts';
 import type { PageActors } from '../page.ts';
 import type { ActorInfo, InspectorMessage } from './actor-store.ts';
 import { chartNameById } from './charts.ts';
@@ -25,28 +30,6 @@ export interface PageFeedOptions {
   onMessages: (messages: InspectorMessage[]) => void;
   /** How long messages are gathered before a batch is handed over. */
   batchMs?: number;
-}
-
-interface SnapshotLike {
-  status?: unknown;
-  value?: unknown;
-  context?: unknown;
-  children?: unknown;
-}
-
-function snapshotOf(actor: ActorRefLike): SnapshotLike | undefined {
-  const snapshot: unknown = actor.getSnapshot();
-  return typeof snapshot === 'object' && snapshot !== null ? (snapshot as SnapshotLike) : undefined;
-}
-
-function snapshotFields(snapshot: SnapshotLike | undefined): Partial<ActorInfo> {
-  if (!snapshot) return {};
-  const fields: Partial<ActorInfo> = {};
-  if (typeof snapshot.status === 'string') fields.status = snapshot.status;
-  if (snapshot.value !== undefined) fields.value = small(snapshot.value, 8);
-  const context = small(snapshot.context, 2);
-  if (context !== undefined) fields.context = context;
-  return fields;
 }
 
 /** Watches the page's systems until the returned function is called. */
