@@ -24,7 +24,7 @@ async function startApp(overrides: Record<string, unknown> = {}) {
 
 async function open(httpUrl: string) {
   const app = await openApp(browser.context, httpUrl);
-  dispose(() => app.page.close());
+  dispose(() => app.page.close(), `page ${app.page.url()}`);
   return app;
 }
 

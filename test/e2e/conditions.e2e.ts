@@ -18,7 +18,7 @@ afterAll(async () => {
 
 async function open(port: number) {
   const app = await openApp(browser.context, `http://127.0.0.1:${port}/`);
-  dispose(() => app.page.close());
+  dispose(() => app.page.close(), `page ${app.page.url()}`);
   await expect.poll(() => app.page.getByTestId('connection').textContent()).toContain('Connected');
   return app;
 }

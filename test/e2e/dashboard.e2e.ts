@@ -19,7 +19,7 @@ afterAll(async () => {
 
 async function open(url: string) {
   const app = await openApp(browser.context, url);
-  dispose(() => app.page.close());
+  dispose(() => app.page.close(), `page ${app.page.url()}`);
   return app;
 }
 
@@ -67,9 +67,9 @@ describe('dashboard', () => {
     await tabTo(page, 'Dashboard');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/dashboard');
-    expect(await page.getByRole('link', { name: 'Dashboard' }).getAttribute('aria-current')).toBe(
-      'page',
-    );
+    await expect
+      .poll(() => page.getByRole('link', { name: 'Dashboard' }).getAttribute('aria-current'))
+      .toBe('page');
 
     await expect.poll(() => page.getByTestId('dashboard-state').textContent()).toMatch(/^Live · /);
     await expect.poll(() => value(page, 'connections')).toBe('1');

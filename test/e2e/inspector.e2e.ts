@@ -20,7 +20,7 @@ afterAll(async () => {
 
 async function open(url: string) {
   const app = await openApp(browser.context, url);
-  dispose(() => app.page.close());
+  dispose(() => app.page.close(), `page ${app.page.url()}`);
   return app;
 }
 

@@ -27,7 +27,7 @@ afterAll(async () => {
 
 async function open(httpUrl: string, options: OpenOptions = {}) {
   const app = await openApp(browser.context, httpUrl, options);
-  dispose(() => app.page.close());
+  dispose(() => app.page.close(), `page ${app.page.url()}`);
   return app;
 }
 

@@ -14,15 +14,39 @@ import {
 import { type BuildServerOptions, buildServer } from '../../server/app.ts';
 import { resolveConfig, type ServerConfig } from '../../server/config.ts';
 
-const leftovers: Array<() => Promise<void> | void> = [];
-
-/** Registers something to dispose of after the current test, newest first. */
-export function dispose(fn: () => Promise<void> | void): void {
-  leftovers.push(fn);
+interface Leftover {
+  what: string;
+  fn: () => Promise<void> | void;
 }
 
+const leftovers: Leftover[] = [];
+
+/** How long one disposal may take before the test fails naming it. */
+const DISPOSE_LIMIT_MS = 20_000;
+
+/** Registers something to dispose of after the current test, newest first. */
+export function dispose(fn: () => Promise<void> | void, what = fn.name || 'a leftover'): void {
+  leftovers.push({ what, fn });
+}
+
+// A disposal that never ends fails the test with its name instead of timing out the hook
+// anonymously; the ones after it still run.
 afterEach(async () => {
-  while (leftovers.length > 0) await leftovers.pop()?.();
+  const stuck: string[] = [];
+  while (leftovers.length > 0) {
+    const leftover = leftovers.pop();
+    if (!leftover) continue;
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<'stuck'>((resolve) => {
+      timer = setTimeout(() => resolve('stuck'), DISPOSE_LIMIT_MS);
+    });
+    const outcome = await Promise.race([Promise.resolve(leftover.fn()), limit]);
+    clearTimeout(timer);
+    if (outcome === 'stuck') stuck.push(leftover.what);
+  }
+  if (stuck.length > 0) {
+    throw new Error(`disposal did not finish in ${DISPOSE_LIMIT_MS} ms: ${stuck.join(', ')}`);
+  }
 });
 
 export interface TestServer {
@@ -49,7 +73,7 @@ export async function startServer(
     closed = true;
     await app.close();
   };
-  dispose(close);
+  dispose(close, `server on port ${port}`);
   return { app, port, url: `ws://127.0.0.1:${port}/ws`, config, close };
 }
 
@@ -65,7 +89,7 @@ export function openClient(
     WebSocket: WebSocket as unknown as WebSocketConstructor,
     ...(threadId ? { threadId } : {}),
   });
-  dispose(() => client.close());
+  dispose(() => client.close(), `client of ${url}`);
   return client;
 }
 
