@@ -11,6 +11,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SHARD_COUNT } from '../machines/server-shard.ts';
 import { buildServer } from '../server/app.ts';
 import { resolveConfig } from '../server/config.ts';
 import { deadline, environmentNote } from './support/deadline.ts';
@@ -137,9 +138,8 @@ async function measureThreadline(): Promise<Reading> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const gateway = app.threadline;
-  /** The root's children: every connection and session, plus the thermal and breaker actors. */
-  const actors = () => Object.keys(gateway.root.getSnapshot().children).length;
-  const serverWide = actors();
+  /** Every connection and session actor under the root. */
+  const actors = () => gateway.memberActorCount;
   let killedAt = 0;
   let stormEndAt = 0;
   let firstExpiryAt = 0;
@@ -151,10 +151,10 @@ async function measureThreadline(): Promise<Reading> {
     const size = gateway.store.size;
     if (firstExpiryAt === 0 && size < sessions) firstExpiryAt = now;
     if (lastExpiryAt === 0 && size === 0) lastExpiryAt = now;
-    // Counting the root's children costs O(children): look every 25 ms only.
+    // Counting the actors costs O(actors): look every 25 ms only.
     if (stormEndAt === 0 && now - lastCount >= 25) {
       lastCount = now;
-      if (actors() === serverWide + size) stormEndAt = now;
+      if (actors() === size) stormEndAt = now;
     }
   });
   try {
@@ -172,7 +172,7 @@ async function measureThreadline(): Promise<Reading> {
     await ramp.clients.exited;
     const progress = setInterval(() => {
       const at = ((performance.now() - killedAt) / 1000).toFixed(0);
-      const connections = actors() - serverWide - gateway.store.size;
+      const connections = actors() - gateway.store.size;
       console.error(
         `  ${at} s after the kill: ${connections} connection actors, ${gateway.store.size} sessions left`,
       );
@@ -344,7 +344,7 @@ async function main() {
       'loop block = the longest gap between runs of a 1 ms interval, minus 1 ms, that ended inside the window',
       `monitorEventLoopDelay max over the whole run: ${threadline.histogramMaxMs.toFixed(1)} ms (raw ${raw.histogramMaxMs.toFixed(1)} ms)`,
       'the storm and the sweep overlap when stopping the connection actors takes longer than the TTL: both run in slices of ~10 ms (server/clock.ts)',
-      'each spawn or stop of a root child costs O(children) in XState 5 (it copies snapshot.children and scans every scheduled event): see the handshake time at the end of the ramp',
+      `connections and sessions live in ${SHARD_COUNT} shards under the root (XState copies a parent's children on every spawn and stop), and a stopping actor cancels only its own delayed events (server/delayed-event-index.ts)`,
       `a resume of an expired session is told '${threadline.expiredReason}'`,
       environment,
     ],

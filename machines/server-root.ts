@@ -1,20 +1,23 @@
 /**
- * The root of the server's actor system: every socket and every session runs as a child of it,
- * so stopping the root stops everything, and the inspector sees one tree. It also owns graceful
+ * The root of the server's actor system: every socket and every session runs under it (in one of
+ * its shards, see server-shard.ts), so stopping the root stops everything, and the inspector sees
+ * one tree. It also owns graceful
  * shutdown: draining stops admitting work and lets streams finish for `drainTimeout`, then the
  * rest are cancelled, then every socket is closed with 1001 and everything stops.
  */
-import { assertEvent, setup, spawnChild, stopChild } from 'xstate';
+import { enqueueActions, forwardTo, setup } from 'xstate';
 import { type CircuitBreakerInput, circuitBreakerMachine } from './circuit-breaker.ts';
-import { type ServerConnectionInput, serverConnectionMachine } from './server-connection.ts';
+import {
+  type ServerShardEvent,
+  SHARD_COUNT,
+  serverShardMachine,
+  shardId,
+  shardIdFor,
+} from './server-shard.ts';
 import { type ThermalHysteresisInput, thermalHysteresisMachine } from './thermal-hysteresis.ts';
-import { type ThreadLifecycleInput, threadLifecycleMachine } from './thread-lifecycle.ts';
 
 export type ServerRootEvent =
-  | { type: 'connection.opened'; input: ServerConnectionInput }
-  | { type: 'connection.ended'; connectionId: string }
-  | { type: 'session.opened'; input: ThreadLifecycleInput }
-  | { type: 'session.ended'; sessionId: string }
+  | ServerShardEvent
   /** Graceful shutdown (SIGTERM, SIGINT). */
   | { type: 'server.drain' }
   /** No request is streaming any more (sent by the server while draining). */
@@ -39,39 +42,31 @@ export const serverRootMachine = setup({
     context: {} as ServerRootInput,
   },
   actors: {
-    connection: serverConnectionMachine,
-    session: threadLifecycleMachine,
+    shard: serverShardMachine,
     thermal: thermalHysteresisMachine,
     breaker: circuitBreakerMachine,
   },
   actions: {
-    spawnConnection: spawnChild('connection', {
-      id: ({ event }) => {
-        assertEvent(event, 'connection.opened');
-        return event.input.connectionId;
-      },
-      input: ({ event }) => {
-        assertEvent(event, 'connection.opened');
-        return event.input;
-      },
+    /** The shards every connection and session will live in, for as long as the root runs. */
+    spawnShards: enqueueActions(({ enqueue }) => {
+      for (let index = 0; index < SHARD_COUNT; index++) {
+        enqueue.spawnChild('shard', { id: shardId(index) });
+      }
     }),
-    spawnSession: spawnChild('session', {
-      id: ({ event }) => {
-        assertEvent(event, 'session.opened');
-        return event.input.sessionId;
-      },
-      input: ({ event }) => {
-        assertEvent(event, 'session.opened');
-        return event.input;
-      },
-    }),
-    stopConnection: stopChild(({ event }) => {
-      assertEvent(event, 'connection.ended');
-      return event.connectionId;
-    }),
-    stopSession: stopChild(({ event }) => {
-      assertEvent(event, 'session.ended');
-      return event.sessionId;
+    /** To the shard that holds (or will hold) the connection or session the event names. */
+    forwardToShard: forwardTo(({ event }) => {
+      switch (event.type) {
+        case 'connection.opened':
+          return shardIdFor(event.input.connectionId);
+        case 'session.opened':
+          return shardIdFor(event.input.sessionId);
+        case 'connection.ended':
+          return shardIdFor(event.connectionId);
+        case 'session.ended':
+          return shardIdFor(event.sessionId);
+        default:
+          throw new Error(`${event.type} names no connection or session`);
+      }
     }),
     /** Provided by the server: refuse new sockets and requests, tell clients, check for idle. */
     stopAdmitting: () => {},
@@ -94,6 +89,7 @@ export const serverRootMachine = setup({
     { id: 'thermal', systemId: 'thermal', src: 'thermal', input: ({ context }) => context.thermal },
     { id: 'breaker', systemId: 'breaker', src: 'breaker', input: ({ context }) => context.breaker },
   ],
+  entry: 'spawnShards',
   initial: 'serving',
   states: {
     serving: {
@@ -119,9 +115,9 @@ export const serverRootMachine = setup({
     stopped: { type: 'final' },
   },
   on: {
-    'connection.opened': { actions: 'spawnConnection' },
-    'session.opened': { actions: 'spawnSession' },
-    'connection.ended': { actions: 'stopConnection' },
-    'session.ended': { actions: 'stopSession' },
+    'connection.opened': { actions: 'forwardToShard' },
+    'session.opened': { actions: 'forwardToShard' },
+    'connection.ended': { actions: 'forwardToShard' },
+    'session.ended': { actions: 'forwardToShard' },
   },
 });

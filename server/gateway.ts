@@ -18,10 +18,12 @@ import {
 } from '../machines/protocol.ts';
 import { serverConnectionMachine } from '../machines/server-connection.ts';
 import { serverRootMachine } from '../machines/server-root.ts';
+import { isShardId, serverShardMachine, shardIdFor } from '../machines/server-shard.ts';
 import { threadLifecycleMachine } from '../machines/thread-lifecycle.ts';
 import { createBreakerProtection } from './breaker/breaker-protection.ts';
 import { type Clock, createSlicer, slicedClock } from './clock.ts';
 import type { ServerConfig } from './config.ts';
+import { indexDelayedEventsBySource } from './delayed-event-index.ts';
 import { createDrainTracker, type DrainSummary } from './drain-tracker.ts';
 import { countFrames } from './metrics/count-frames.ts';
 import { type GatewayObserver, noopObserver, type RequestOutcome } from './metrics/observer.ts';
@@ -61,6 +63,7 @@ export interface GatewayOptions {
 
 type ConnectionActor = ActorRefFrom<typeof serverConnectionMachine>;
 type SessionActor = ActorRefFrom<typeof threadLifecycleMachine>;
+type ShardActor = ActorRefFrom<typeof serverShardMachine>;
 
 interface Connection {
   id: string;
@@ -116,8 +119,30 @@ export function createGateway(options: GatewayOptions) {
   const breaker = createBreakerProtection({ config, clock, logger, onChange: broadcastStatus });
   const responder = breaker.guard(options.responder);
 
+  function shardOf(actorId: string): ShardActor | undefined {
+    return root.getSnapshot().children[shardIdFor(actorId) as `shard-${number}`] as
+      | ShardActor
+      | undefined;
+  }
+
   function sessionActor(sessionId: string): SessionActor | undefined {
-    return root.getSnapshot().children[sessionId] as SessionActor | undefined;
+    return shardOf(sessionId)?.getSnapshot().children[sessionId] as SessionActor | undefined;
+  }
+
+  /** Every connection and session actor, from every shard. */
+  function* shardMembers(): Generator<ConnectionActor | SessionActor> {
+    for (const [id, shard] of Object.entries(root.getSnapshot().children)) {
+      if (!isShardId(id) || !shard) continue;
+      for (const child of Object.values((shard as ShardActor).getSnapshot().children)) {
+        if (child) yield child as ConnectionActor | SessionActor;
+      }
+    }
+  }
+
+  function* sessionActors(): Generator<SessionActor> {
+    for (const actor of shardMembers()) {
+      if (actor.getSnapshot().machine?.id === 'threadLifecycle') yield actor as SessionActor;
+    }
   }
 
   /** The logger of the connection `session` is attached to (connectionId and sessionId on each
@@ -390,11 +415,9 @@ export function createGateway(options: GatewayOptions) {
   /** The sessions whose request is streaming now, with that request's id. */
   function streamingSessions(): Array<{ actor: SessionActor; requestId: string }> {
     const streaming: Array<{ actor: SessionActor; requestId: string }> = [];
-    for (const child of Object.values(root.getSnapshot().children)) {
-      const snapshot = (child as SessionActor).getSnapshot();
-      if (snapshot.machine?.id !== 'threadLifecycle') continue;
-      const requestId = snapshot.context.activeRequestId;
-      if (requestId) streaming.push({ actor: child as SessionActor, requestId });
+    for (const actor of sessionActors()) {
+      const requestId = actor.getSnapshot().context.activeRequestId;
+      if (requestId) streaming.push({ actor, requestId });
     }
     return streaming;
   }
@@ -409,8 +432,9 @@ export function createGateway(options: GatewayOptions) {
   const root = createActor(
     serverRootMachine.provide({
       actors: {
-        connection: connectionMachine,
-        session: sessionMachine,
+        shard: serverShardMachine.provide({
+          actors: { connection: connectionMachine, session: sessionMachine },
+        }),
         thermal: thermal.machine,
         breaker: breaker.machine,
       },
@@ -454,6 +478,7 @@ export function createGateway(options: GatewayOptions) {
       },
     },
   );
+  indexDelayedEventsBySource(root.system);
   root.subscribe({ error: (error) => logger.error({ err: error }, 'server actor system failed') });
   root.start();
   thermal.attach(root.getSnapshot().children.thermal as Parameters<typeof thermal.attach>[0]);
@@ -584,7 +609,7 @@ export function createGateway(options: GatewayOptions) {
         silenceLimitMs: config.silenceLimitMs,
       },
     });
-    const actor = root.getSnapshot().children[id] as ConnectionActor;
+    const actor = shardOf(id)?.getSnapshot().children[id] as ConnectionActor;
     const connection: Connection = {
       id,
       socket,
@@ -684,6 +709,13 @@ export function createGateway(options: GatewayOptions) {
     get connectionCount() {
       return connections.size;
     },
+    /** The connection and session actors alive under the root (for leak checks). */
+    get memberActorCount() {
+      let count = 0;
+      for (const _ of shardMembers()) count++;
+      return count;
+    },
+    sessionActor,
     /** Not admitting new work: the root has left `serving` (draining) or stopped. */
     get draining() {
       return isDraining();

@@ -95,7 +95,7 @@ export async function startConversationRig(): Promise<ConversationRig> {
   dispose(() => upstream.endAll());
 
   const sessionActor = (sessionId: string): AnyActorRef | undefined =>
-    gateway.root.getSnapshot().children[sessionId] as AnyActorRef | undefined;
+    gateway.sessionActor(sessionId);
 
   function serverLog(pick: () => AnyActorRef | undefined): MicrostepLog {
     const log = new MicrostepLog(gateway.root.system, lastSeen(pick));

@@ -21,6 +21,7 @@ import {
   StateMachine,
 } from 'xstate';
 import { machines } from '../../machines/index.ts';
+import { serverShardMachine } from '../../machines/server-shard.ts';
 
 export const INSPECTOR_PROTOCOL_VERSION = 1;
 
@@ -124,6 +125,16 @@ export function snapshotFields(snapshot: SnapshotLike | undefined): Partial<Acto
   return fields;
 }
 
+/**
+ * Whether `actor` is one of the root's shards (machines/server-shard.ts): bookkeeping the page
+ * does not draw. Their children are shown as the root's, as if the shards were not there.
+ */
+function isShard(actor: ActorRefLike | undefined): boolean {
+  if (!(actor instanceof Actor)) return false;
+  const logic: unknown = actor.logic;
+  return logic instanceof StateMachine && logic.id === serverShardMachine.id;
+}
+
 export function machineName(actor: ActorRefLike): string | undefined {
   if (!(actor instanceof Actor)) return undefined;
   const logic: unknown = actor.logic;
@@ -141,7 +152,8 @@ export function describeActor(actor: ActorRefLike, withSnapshot = true): ActorIn
     info.id = ref.id;
     const systemId: unknown = actor.systemId;
     if (typeof systemId === 'string') info.systemId = systemId;
-    if (ref._parent) info.parent = ref._parent.sessionId;
+    const parent = isShard(ref._parent) ? ref._parent?._parent : ref._parent;
+    if (parent) info.parent = parent.sessionId;
     const machine = machineName(actor);
     if (machine) info.machine = machine;
   }
@@ -152,7 +164,7 @@ export function describeActor(actor: ActorRefLike, withSnapshot = true): ActorIn
 export function liveActors(root: AnyActorRef): ActorInfo[] {
   const out: ActorInfo[] = [];
   const visit = (actor: AnyActorRef) => {
-    out.push(describeActor(actor));
+    if (!isShard(actor)) out.push(describeActor(actor));
     const snapshot = snapshotOf(actor);
     const children: unknown =
       snapshot && 'children' in snapshot ? (snapshot as { children: unknown }).children : undefined;
@@ -177,6 +189,7 @@ export function helloMessage(root: AnyActorRef): InspectorMessage {
 
 /** The page's message for one inspection event, or null for kinds the page does not use. */
 export function toMessage(event: InspectionEvent): InspectorMessage | null {
+  if (isShard(event.actorRef)) return null;
   switch (event.type) {
     case '@xstate.actor':
       return { type: 'actor', actor: describeActor(event.actorRef, false) };

@@ -157,8 +157,7 @@ describe('load, scaled down', () => {
     const gateway = server.app.threadline;
     await handshakeMany(server.url, 1000);
     expect(gateway.store.size).toBe(1000);
-    const actors = () => Object.keys(gateway.root.getSnapshot().children).length;
-    const serverWide = actors() - 2000;
+    expect(gateway.memberActorCount).toBe(2000);
 
     const probe = loopProbe();
     dispose(probe.stop);
@@ -175,7 +174,7 @@ describe('load, scaled down', () => {
       { timeoutMs: 20_000, intervalMs: 1, what: 'every session to expire' },
     );
     const lastExpiry = performance.now();
-    await waitFor(() => actors() === serverWide, { what: 'every actor to stop' });
+    await waitFor(() => gateway.memberActorCount === 0, { what: 'every actor to stop' });
     await sleep(20);
     const sweepBlock = probe.maxBetween(firstExpiry, lastExpiry + 20);
     const stormBlock = probe.maxBetween(droppedAt, firstExpiry);
@@ -194,7 +193,6 @@ describe('load, scaled down', () => {
     const server = await startServer({ responder: 'counter', sessionTtlMs: TTL_MS });
     dispose(dropAll);
     const gateway = server.app.threadline;
-    const serverWide = Object.keys(gateway.root.getSnapshot().children).length;
     /** Half say goodbye (the session ends at once), half drop (it expires after the TTL). */
     const churn = async (cycles: number) => {
       let next = 0;
@@ -214,7 +212,7 @@ describe('load, scaled down', () => {
         () =>
           gateway.store.size === 0 &&
           gateway.connectionCount === 0 &&
-          Object.keys(gateway.root.getSnapshot().children).length === serverWide,
+          gateway.memberActorCount === 0,
         { timeoutMs: 10_000, what: 'every session, socket and actor to be gone' },
       );
     };
