@@ -151,8 +151,8 @@ async function measureThreadline(): Promise<Reading> {
     const size = gateway.store.size;
     if (firstExpiryAt === 0 && size < sessions) firstExpiryAt = now;
     if (lastExpiryAt === 0 && size === 0) lastExpiryAt = now;
-    // Counting the actors costs O(actors): look every 25 ms only.
-    if (stormEndAt === 0 && now - lastCount >= 25) {
+    // Counting the actors costs O(actors): look every 100 ms only.
+    if (stormEndAt === 0 && now - lastCount >= 100) {
       lastCount = now;
       if (actors() === size) stormEndAt = now;
     }

@@ -1,17 +1,16 @@
 /**
  * The root of the server's actor system: every socket and every session runs under it (in one of
  * its shards, see server-shard.ts), so stopping the root stops everything, and the inspector sees
- * one tree. It also owns graceful
- * shutdown: draining stops admitting work and lets streams finish for `drainTimeout`, then the
- * rest are cancelled, then every socket is closed with 1001 and everything stops.
+ * one tree. It also owns graceful shutdown: draining stops admitting work and lets streams finish
+ * for `drainTimeout`, then the rest are cancelled, then every socket is closed with 1001 and
+ * everything stops.
  */
-import { enqueueActions, forwardTo, setup } from 'xstate';
+import { assertEvent, enqueueActions, setup } from 'xstate';
 import { type CircuitBreakerInput, circuitBreakerMachine } from './circuit-breaker.ts';
 import {
+  memberIdOf,
   type ServerShardEvent,
-  SHARD_COUNT,
   serverShardMachine,
-  shardId,
   shardIdFor,
 } from './server-shard.ts';
 import { type ThermalHysteresisInput, thermalHysteresisMachine } from './thermal-hysteresis.ts';
@@ -47,26 +46,20 @@ export const serverRootMachine = setup({
     breaker: circuitBreakerMachine,
   },
   actions: {
-    /** The shards every connection and session will live in, for as long as the root runs. */
-    spawnShards: enqueueActions(({ enqueue }) => {
-      for (let index = 0; index < SHARD_COUNT; index++) {
-        enqueue.spawnChild('shard', { id: shardId(index) });
-      }
-    }),
-    /** To the shard that holds (or will hold) the connection or session the event names. */
-    forwardToShard: forwardTo(({ event }) => {
-      switch (event.type) {
-        case 'connection.opened':
-          return shardIdFor(event.input.connectionId);
-        case 'session.opened':
-          return shardIdFor(event.input.sessionId);
-        case 'connection.ended':
-          return shardIdFor(event.connectionId);
-        case 'session.ended':
-          return shardIdFor(event.sessionId);
-        default:
-          throw new Error(`${event.type} names no connection or session`);
-      }
+    /**
+     * To the shard that holds (or will hold) the connection or session the event names; a shard
+     * is spawned the first time one of its ids comes, and lives as long as the root.
+     */
+    forwardToShard: enqueueActions(({ event, self, enqueue }) => {
+      assertEvent(event, [
+        'connection.opened',
+        'session.opened',
+        'connection.ended',
+        'session.ended',
+      ]);
+      const shard = shardIdFor(memberIdOf(event));
+      if (!self.getSnapshot().children[shard]) enqueue.spawnChild('shard', { id: shard });
+      enqueue.sendTo(shard, event);
     }),
     /** Provided by the server: refuse new sockets and requests, tell clients, check for idle. */
     stopAdmitting: () => {},
@@ -89,7 +82,6 @@ export const serverRootMachine = setup({
     { id: 'thermal', systemId: 'thermal', src: 'thermal', input: ({ context }) => context.thermal },
     { id: 'breaker', systemId: 'breaker', src: 'breaker', input: ({ context }) => context.breaker },
   ],
-  entry: 'spawnShards',
   initial: 'serving',
   states: {
     serving: {

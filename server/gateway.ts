@@ -110,6 +110,8 @@ export function createGateway(options: GatewayOptions) {
   const clock = options.clock ?? slicedClock(slicer);
   const store = options.store ?? new MemorySessionStore(config);
   const connections = new Map<string, Connection>();
+  /** The connection each session is attached to: set by its hello, cleared when that closes. */
+  const attachedTo = new Map<Session, Connection>();
   const observer = options.observer ?? noopObserver;
   /** When each request's frame, and each cancel, arrived: for the latency metrics. */
   const requestArrivals = new RequestTimes();
@@ -148,10 +150,7 @@ export function createGateway(options: GatewayOptions) {
   /** The logger of the connection `session` is attached to (connectionId and sessionId on each
    * line), or one with the sessionId while it is detached. */
   function sessionLog(session: Session): FastifyBaseLogger {
-    for (const connection of connections.values()) {
-      if (connection.session === session) return connection.log;
-    }
-    return logger.child({ sessionId: session.id });
+    return attachedTo.get(session)?.log ?? logger.child({ sessionId: session.id });
   }
 
   /** Tells the observer how a request ended and, for a cancel, how long confirming it took. */
@@ -528,10 +527,9 @@ export function createGateway(options: GatewayOptions) {
       });
     }
     const actor = sessionActor(session.id);
-    const previous = [...connections.values()].find(
-      (other) => other !== connection && other.session === session,
-    );
-    if (previous) {
+    const previous = attachedTo.get(session);
+    attachedTo.set(session, connection);
+    if (previous && previous !== connection) {
       previous.session = null;
       closeWith(previous, CloseCode.Superseded, 'superseded by a newer connection');
       actor?.send({ type: 'socket.detached' });
@@ -672,6 +670,7 @@ export function createGateway(options: GatewayOptions) {
         },
       });
       const session = connection.session;
+      if (session && attachedTo.get(session) === connection) attachedTo.delete(session);
       if (session && session.transport === connection.transport) {
         session.transport = null;
         sessionActor(session.id)?.send({ type: 'socket.detached' });
@@ -722,10 +721,8 @@ export function createGateway(options: GatewayOptions) {
     },
     /** The connection a session is attached to, if any (for log lines). */
     connectionOf(sessionId: string): string | undefined {
-      for (const connection of connections.values()) {
-        if (connection.session?.id === sessionId) return connection.id;
-      }
-      return undefined;
+      const session = store.get(sessionId);
+      return session ? attachedTo.get(session)?.id : undefined;
     },
     /** The session a connection carries, if any (for log lines). */
     sessionOf(connectionId: string): string | undefined {
