@@ -12,6 +12,9 @@ export default defineConfig({
     setupFiles: ['test/support/leak-check.ts'],
     fileParallelism: false,
     testTimeout: 30_000,
+    // A page's answer to a click or a frame can take more than vitest's default second on a
+    // loaded 2-core CI machine; a poll that would fail still fails, only later.
+    expect: { poll: { timeout: 5000 } },
     hookTimeout: 60_000,
     pool: 'forks',
   },
