@@ -9,7 +9,7 @@ import { CloseCode } from '../machines/close-codes.ts';
 import type { Clock } from './clock.ts';
 import { resolveConfig, type ServerConfig } from './config.ts';
 import { createGateway, type Gateway } from './gateway.ts';
-import { closeKeepAliveOnShutdown } from './http-shutdown.ts';
+import { closeHttpSocketsOnShutdown } from './http-shutdown.ts';
 import { registerInspectionStatusRoute } from './inspection/routes.ts';
 import { createTelemetry, registerObservability } from './metrics/observability.ts';
 import { createResponder } from './responders/index.ts';
@@ -45,7 +45,7 @@ export async function buildServer(options: BuildServerOptions = {}): Promise<Fas
     observer: telemetry ?? undefined,
   });
   app.decorate('threadline', gateway);
-  closeKeepAliveOnShutdown(app);
+  closeHttpSocketsOnShutdown(app);
 
   // ws enforces a hard cap itself (1009); frames between our limit and it get our 4413.
   await app.register(websocket, {
