@@ -22,6 +22,18 @@ export const helloFrame = z.strictObject({
   type: z.literal('hello'),
   protocol: z.literal(PROTOCOL_VERSION),
   threadId: id,
+  /**
+   * The owner credential: a random secret the client makes and keeps (until authentication
+   * exists). A thread belongs to the owner that first said hello for it; another owner's thread
+   * is refused with 4403. Absent: the server treats the connection as an anonymous owner of its own.
+   */
+  owner: z.optional(
+    z
+      .string()
+      .min(16, 'must be at least 16 characters')
+      .max(128)
+      .regex(/^[A-Za-z0-9_.:-]+$/, 'may contain only letters, digits and _ . : -'),
+  ),
   resume: z.optional(
     z.strictObject({ sessionId: id, token: z.string().min(1).max(256), lastSeq: seq }),
   ),
@@ -54,7 +66,7 @@ export type ClientFrame = z.infer<typeof clientFrame>;
 // ---------------------------------------------------------------- server → client
 
 /** Why a session could not be resumed. */
-export const sessionLossReason = z.enum(['expired', 'unknown', 'overflowed']);
+export const sessionLossReason = z.enum(['expired', 'unknown', 'overflowed', 'store_reset']);
 export type SessionLossReason = z.infer<typeof sessionLossReason>;
 
 /** Error codes a request can end with, and errors about a frame the server would not act on. */
@@ -107,6 +119,16 @@ export const cancelledFrame = z.strictObject({
   /** True when the responder did not stop in time and the server gave up waiting for it. */
   forced: z.optional(z.boolean()),
 });
+/**
+ * The request's generation died with the process that ran it (a crash, SIGKILL, a lost node):
+ * the chunks logged before it stay, nothing more of this answer will come. The client may
+ * continue or retry it as a new request.
+ */
+export const interruptedFrame = z.strictObject({
+  type: z.literal('interrupted'),
+  seq,
+  requestId: id,
+});
 export const errorFrame = z.strictObject({
   type: z.literal('error'),
   /** Present when the error ends a request: it is data and is replayed like a chunk. */
@@ -126,6 +148,7 @@ export const serverFrame = z.discriminatedUnion('type', [
   chunkFrame,
   doneFrame,
   cancelledFrame,
+  interruptedFrame,
   errorFrame,
 ]);
 
@@ -137,7 +160,7 @@ export type ServerFrame = z.infer<typeof serverFrame>;
 /** The frames that carry a `seq`: what the replay buffer keeps and the client acknowledges. */
 export type DataFrame = Extract<
   ServerFrame,
-  { type: 'accepted' | 'chunk' | 'done' | 'cancelled' | 'error' }
+  { type: 'accepted' | 'chunk' | 'done' | 'cancelled' | 'interrupted' | 'error' }
 >;
 
 // ---------------------------------------------------------------- parsing

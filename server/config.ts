@@ -45,6 +45,28 @@ export const options = {
     presets: { test: 'none' },
     doc: 'The browser app at `/`: `static` serves the build in dist/app (`npm run build`; `npm start` builds it when stale), `vite` serves the sources with hot reload (`npm run dev`), `none` serves no page.',
   },
+  store: {
+    schema: z.enum(['sqlite', 'memory']),
+    flag: 'store',
+    env: 'THREADLINE_STORE',
+    default: 'sqlite',
+    presets: { test: 'memory' },
+    doc: 'Where threads, turns, sessions and unacknowledged frames are kept: `sqlite` (a database file in `--data-dir`, survives restarts) or `memory` (nothing on disk; lost with the process).',
+  },
+  dataDir: {
+    schema: z.string().min(1),
+    flag: 'data-dir',
+    env: 'THREADLINE_DATA_DIR',
+    default: './data',
+    doc: 'Directory of the sqlite store (created if missing).',
+  },
+  storeSync: {
+    schema: z.enum(['normal', 'full']),
+    flag: 'store-sync',
+    env: 'THREADLINE_STORE_SYNC',
+    default: 'normal',
+    doc: 'SQLite durability: `normal` (WAL, survives a process crash) or `full` (fsync on every commit, survives power loss: SD cards, a Raspberry Pi).',
+  },
   responder: {
     schema: z.enum(['local', 'counter', 'openai']),
     flag: 'responder',

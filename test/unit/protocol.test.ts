@@ -286,7 +286,7 @@ describe('parseServerFrame', () => {
       'a lost reason outside the list',
       '{"type":"welcome","protocol":1,"sessionId":"s","token":"t","resumed":false,"lost":{"reason":"stolen"},"heartbeatMs":1,"silenceLimitMs":2}',
       4400,
-      /^'lost\.reason' Invalid option: expected one of "expired"\|"unknown"\|"overflowed"$/,
+      /^'lost\.reason' Invalid option: expected one of "expired"\|"unknown"\|"overflowed"\|"store_reset"$/,
     ],
   ])('rejects %s', (_name, text, closeCode, message: string | RegExp) => {
     const error = rejection(() => parseServerFrame(text));

@@ -165,6 +165,7 @@ const lossReasons: Record<SessionLossReason, string> = {
   expired: 'the server keeps a thread for 5 minutes after a disconnect, and that time ran out',
   unknown: 'the server no longer knows this session (it may have restarted)',
   overflowed: 'more was missed than the server could keep',
+  store_reset: 'the server’s data was wiped or replaced since this session began',
 };
 
 function quote(text: string): string {
